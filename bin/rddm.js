@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `rddm` command: runs the built CLI when present, else builds it on the fly from source.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+const built = resolve(root, 'dist/cli.js');
+if (existsSync(built)) {
+  await import(pathToFileURL(built).href);
+} else {
+  process.argv.splice(2, 0, resolve(root, 'src/cli/main.ts'));
+  await import(pathToFileURL(resolve(root, 'scripts/run-ts.mjs')).href);
+}

@@ -1,0 +1,215 @@
+import { acquireGpu, type GpuSource } from './acquire-gpu.js';
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { CommandBatch, type DispatchSpec } from './command-batch.js';
+import { DeviceLostError, GpuError } from './errors.js';
+import { PipelineCache, type Constants } from './pipeline-cache.js';
+import { StagingPool } from './readback.js';
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  origin: GpuSource['origin'];
+}
+
+export interface InitOptions {
+  /** Use this GPU object instead of navigator.gpu / Dawn. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Optional features to skip even where the adapter has them (e.g. to test fallbacks). */
+  disableFeatures?: string[];
+  /** Dispatches per submitted batch. */
+  maxDispatchesPerBatch?: number;
+}
+
+const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** The WebGPU device plus everything this engine keeps per device: pools, pipelines and the open batch. */
+export class GpuDevice {
+  readonly pool: BufferPool;
+  readonly staging: StagingPool;
+  readonly pipelines: PipelineCache;
+  readonly batch: CommandBatch;
+  readonly features: ReadonlySet<string>;
+  readonly limits: Readonly<Record<(typeof WANTED_LIMITS)[number], number>>;
+  lostReason: string | null = null;
+  destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    private readonly source: GpuSource,
+    opts: InitOptions,
+  ) {
+    this.features = new Set([...device.features].map(String));
+    const lim: Record<string, number> = {};
+    for (const k of WANTED_LIMITS) lim[k] = Number(device.limits[k]);
+    this.limits = lim as GpuDevice['limits'];
+    this.pool = new BufferPool(device, this.limits.maxStorageBufferBindingSize);
+    this.staging = new StagingPool(device);
+    this.pipelines = new PipelineCache(device);
+    this.batch = new CommandBatch(device, this.pool, opts.maxDispatchesPerBatch);
+    void device.lost.then((info) => {
+      if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message || 'no message'}`;
+    });
+  }
+
+  get hasF16(): boolean {
+    return this.features.has('shader-f16');
+  }
+  get hasSubgroups(): boolean {
+    return this.features.has('subgroups');
+  }
+  get hasTimestamps(): boolean {
+    return this.features.has('timestamp-query');
+  }
+
+  /** Throws a clear error if this device can no longer be used. */
+  assertUsable(): void {
+    if (this.destroyed) throw new DeviceLostError('this GPU device was destroyed (destroyDevice()); call init() again');
+    if (this.lostReason)
+      throw new DeviceLostError(
+        `the GPU device was lost (${this.lostReason}); call init() again to get a new device — tensors from the lost device cannot be used`,
+      );
+  }
+
+  pipeline(name: string, source: string, constants?: Constants, entryPoint = 'main'): GPUComputePipeline {
+    this.assertUsable();
+    return this.pipelines.get(name, source, entryPoint, constants);
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    this.assertUsable();
+    this.batch.dispatch(spec);
+  }
+
+  createBuffer(bytes: number, label?: string): GPUBuffer {
+    this.assertUsable();
+    return this.pool.acquire(bytes, label);
+  }
+
+  releaseBuffer(buf: GPUBuffer): void {
+    if (this.destroyed || this.lostReason) return;
+    this.pool.release(buf);
+  }
+
+  upload(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.assertUsable();
+    this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copies `bytes` from `src` (starting at `srcOffset`) to the host. A sync point: flushes the open batch. */
+  async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    this.assertUsable();
+    const alignedStart = srcOffset - (srcOffset % 4);
+    const alignedBytes = Math.ceil((bytes + (srcOffset - alignedStart)) / 4) * 4;
+    const staging = this.staging.acquire(alignedBytes);
+    const enc = this.batch.copyEncoder();
+    enc.copyBufferToBuffer(src, alignedStart, staging, 0, alignedBytes);
+    this.batch.flush();
+    try {
+      await staging.mapAsync(0x1 /* READ */, 0, alignedBytes);
+    } catch (e) {
+      this.assertUsable();
+      await this.batch.checkErrors();
+      throw new GpuError(`reading ${bytes} bytes back from the GPU failed: ${(e as Error).message}`);
+    }
+    const skip = srcOffset - alignedStart;
+    const out = staging.getMappedRange(0, alignedBytes).slice(skip, skip + bytes);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.batch.checkErrors();
+    return out;
+  }
+
+  /** Submits pending work and waits until the GPU has finished it; surfaces any GPU errors. */
+  async sync(): Promise<void> {
+    this.assertUsable();
+    this.batch.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.batch.checkErrors();
+  }
+
+  memoryStats(): PoolStats {
+    return this.pool.getStats();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+    void this.source;
+  }
+}
+
+let current: GpuDevice | null = null;
+let pending: Promise<GpuDevice> | null = null;
+
+/**
+ * Creates the process-wide device (idempotent; call again after a device loss to start over).
+ * Requests the optional features this engine can use and the adapter's full limits for the ones it relies on.
+ */
+export async function initDevice(opts: InitOptions = {}): Promise<GpuDevice> {
+  if (current && !current.lostReason && !current.destroyed) return current;
+  if (pending) return pending;
+  pending = (async () => {
+    const source: GpuSource = opts.gpu ? { gpu: opts.gpu, origin: 'navigator.gpu' } : await acquireGpu();
+    const adapter = await source.gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) {
+      throw new GpuError(
+        source.origin === 'dawn-node'
+          ? 'no WebGPU adapter found. On Linux without a GPU install a Vulkan driver (Mesa >= 24 lavapipe): run `npx rddm doctor` for the exact steps.'
+          : 'navigator.gpu.requestAdapter() returned null: WebGPU is disabled or blocked in this browser.',
+      );
+    }
+    const skip = new Set(opts.disableFeatures ?? []);
+    const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !skip.has(f)) as GPUFeatureName[];
+    const requiredLimits: Record<string, number> = {};
+    for (const k of WANTED_LIMITS) requiredLimits[k] = Number(adapter.limits[k]);
+    const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'rddm' });
+    const info = adapter.info;
+    const desc: AdapterDescription = {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
+      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      origin: source.origin,
+    };
+    current = new GpuDevice(device, desc, source, opts);
+    return current;
+  })();
+  try {
+    return await pending;
+  } finally {
+    pending = null;
+  }
+}
+
+/** The device made by `initDevice()`; throws a clear error if there is none. */
+export function getDevice(): GpuDevice {
+  if (!current) throw new GpuError('no GPU device: call `await init()` before creating tensors');
+  current.assertUsable();
+  return current;
+}
+
+export function peekDevice(): GpuDevice | null {
+  return current;
+}
+
+/** Destroys the current device (tests use this to check device-loss handling). */
+export function destroyDevice(): void {
+  current?.destroy();
+}

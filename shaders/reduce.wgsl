@@ -1,0 +1,61 @@
+// Row reduction: input viewed as [rows, inner] (dense, from `offset`); each workgroup reduces one chunk of one
+// row into out[row * chunks + chunk]. With chunks > 1 the host runs a second pass over the partials, so a
+// single long row (a loss over a whole image) still spreads over many workgroups.
+
+struct Params { rows: u32, inner: u32, chunks: u32, offset: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+override WG: u32 = 64;
+// 0 = sum, 1 = max, 2 = min
+override OP: u32 = 0;
+
+var<workgroup> part: array<f32, WG>;
+
+fn identity() -> f32 {
+  if (OP == 1u) { return -3.4028234e38; }
+  if (OP == 2u) { return 3.4028234e38; }
+  return 0.0;
+}
+
+fn combine(a: f32, b: f32) -> f32 {
+  if (OP == 1u) { return max(a, b); }
+  if (OP == 2u) { return min(a, b); }
+  return a + b;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= p.rows * p.chunks) { return; }
+  let row = g / p.chunks;
+  let chunk = g % p.chunks;
+  let len = (p.inner + p.chunks - 1u) / p.chunks;
+  let begin = chunk * len;
+  let end = min(begin + len, p.inner);
+  let base = p.offset + row * p.inner;
+  var acc = identity();
+  // NaN must survive max/min (as in NumPy), so it is propagated explicitly.
+  var saw_nan = false;
+  for (var j = begin + lid.x; j < end; j += WG) {
+    let v = x[base + j];
+    if (v != v) { saw_nan = true; }
+    acc = combine(acc, v);
+  }
+  // A var, not a constant: WGSL rejects NaN in constant expressions.
+  var nan_bits = 0x7fc00000u;
+  if (saw_nan) { acc = bitcast<f32>(nan_bits); }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid.x < s) {
+      let a = part[lid.x];
+      let b = part[lid.x + s];
+      part[lid.x] = select(combine(a, b), a + b, a != a || b != b);
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[g] = part[0]; }
+}

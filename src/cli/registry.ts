@@ -1,0 +1,4 @@
+import type { Command } from './command.js';
+
+/** Every sub-command, in the order `rddm --help` lists them. Each lives in src/cli/commands/NAME.ts. */
+export const commands: Command[] = [];

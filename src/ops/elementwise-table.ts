@@ -1,0 +1,73 @@
+/**
+ * Elementwise ops as data. Each entry is a WGSL expression for the forward and one per input for the backward;
+ * `map-kernel.ts` turns each expression into a kernel. Names inside expressions:
+ *   unary:  x (input), y (output), g (gradient of y), s0/s1 (scalar parameters)
+ *   binary: a, b (inputs), y, g
+ * Helper functions (erf_, tanh_, sigmoid_, pow_, gelu_tanh_, gelu_tanh_grad_) live in shaders/map.wgsl.
+ * A new unary op is one line here plus its method name in unary.ts.
+ */
+export interface UnarySpec {
+  fwd: string;
+  /** Gradient of the input; omitted for ops with no useful gradient. */
+  bwd?: string;
+}
+
+export const UNARY = {
+  neg: { fwd: '-x', bwd: '-g' },
+  exp: { fwd: 'exp(x)', bwd: 'g * y' },
+  log: { fwd: 'log(x)', bwd: 'g / x' },
+  sqrt: { fwd: 'sqrt(x)', bwd: 'g * 0.5 / y' },
+  rsqrt: { fwd: 'inverseSqrt(x)', bwd: '-0.5 * g * y * y * y' },
+  abs: { fwd: 'abs(x)', bwd: 'g * sign(x)' },
+  sign: { fwd: 'sign(x)' },
+  square: { fwd: 'x * x', bwd: '2.0 * g * x' },
+  reciprocal: { fwd: '1.0 / x', bwd: '-g * y * y' },
+  sin: { fwd: 'sin(x)', bwd: 'g * cos(x)' },
+  cos: { fwd: 'cos(x)', bwd: '-g * sin(x)' },
+  tanh: { fwd: 'tanh_(x)', bwd: 'g * (1.0 - y * y)' },
+  sigmoid: { fwd: 'sigmoid_(x)', bwd: 'g * y * (1.0 - y)' },
+  relu: { fwd: 'max(x, 0.0)', bwd: 'select(0.0, g, x > 0.0)' },
+  silu: { fwd: 'x * sigmoid_(x)', bwd: 'g * (sigmoid_(x) * (1.0 + x * (1.0 - sigmoid_(x))))' },
+  gelu: { fwd: '0.5 * x * (1.0 + erf_(x * SQRT_HALF))', bwd: 'g * (0.5 * (1.0 + erf_(x * SQRT_HALF)) + x * INV_SQRT_2PI * exp(-0.5 * x * x))' },
+  geluTanh: { fwd: 'gelu_tanh_(x)', bwd: 'g * gelu_tanh_grad_(x)' },
+  softplus: { fwd: 'max(x, 0.0) + log(1.0 + exp(-abs(x)))', bwd: 'g * sigmoid_(x)' },
+  // Scalar-parameter ops (s0, s1 come from the call).
+  powScalar: { fwd: 'pow_(x, s0)', bwd: 'g * s0 * pow_(x, s0 - 1.0)' },
+  clamp: { fwd: 'clamp(x, s0, s1)', bwd: 'select(0.0, g, x >= s0 && x <= s1)' },
+  addScalar: { fwd: 'x + s0', bwd: 'g' },
+  mulScalar: { fwd: 'x * s0', bwd: 'g * s0' },
+  rsubScalar: { fwd: 's0 - x', bwd: '-g' },
+  rdivScalar: { fwd: 's0 / x', bwd: '-g * y / x' },
+  isfinite: { fwd: 'select(0.0, 1.0, abs(x) <= 3.4028234e38)' },
+} satisfies Record<string, UnarySpec>;
+
+export type UnaryName = keyof typeof UNARY;
+
+export interface BinarySpec {
+  fwd: string;
+  /** Gradients of a and b at the broadcast shape (reduced back to each input's shape afterwards). */
+  bwd?: [string, string];
+}
+
+export const BINARY = {
+  add: { fwd: 'a + b', bwd: ['g', 'g'] },
+  sub: { fwd: 'a - b', bwd: ['g', '-g'] },
+  mul: { fwd: 'a * b', bwd: ['g * b', 'g * a'] },
+  div: { fwd: 'a / b', bwd: ['g / b', '-g * a / (b * b)'] },
+  maximum: { fwd: 'max(a, b)', bwd: ['select(0.0, g, a >= b)', 'select(0.0, g, a < b)'] },
+  minimum: { fwd: 'min(a, b)', bwd: ['select(0.0, g, a <= b)', 'select(0.0, g, a > b)'] },
+  pow: { fwd: 'pow_(a, b)', bwd: ['g * b * pow_(a, b - 1.0)', 'select(0.0, g * y * log(a), a > 0.0)'] },
+  gt: { fwd: 'select(0.0, 1.0, a > b)' },
+  ge: { fwd: 'select(0.0, 1.0, a >= b)' },
+  lt: { fwd: 'select(0.0, 1.0, a < b)' },
+  le: { fwd: 'select(0.0, 1.0, a <= b)' },
+  eq: { fwd: 'select(0.0, 1.0, a == b)' },
+  ne: { fwd: 'select(0.0, 1.0, a != b)' },
+} satisfies Record<string, BinarySpec>;
+
+export type BinaryName = keyof typeof BINARY;
+
+/** Which of the named variables an expression reads, so kernels bind (and backward saves) only those. */
+export function usedVars(expr: string, candidates: readonly string[]): string[] {
+  return candidates.filter((v) => new RegExp(`\\b${v}\\b`).test(expr));
+}

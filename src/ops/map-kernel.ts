@@ -1,0 +1,95 @@
+import template from '../../shaders/map.wgsl';
+import type { GpuDevice } from '../../runtime/index.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import { MAX_RANK, numel, sameShape, shapeStr, type Shape } from '../tensor/shape.js';
+import { workgroups1d } from './dispatch.js';
+
+const MAX_INPUTS = 4;
+const sources = new Map<string, string>();
+
+/** Fills the map template: one storage binding per named input, the output, and the expression. */
+function mapSource(vars: readonly string[], expr: string): string {
+  const key = `${vars.join(',')}|${expr}`;
+  let src = sources.get(key);
+  if (!src) {
+    const n = vars.length;
+    const bindings = [
+      `const NIN: u32 = ${n}u;`,
+      ...vars.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<f32>;`),
+      `@group(0) @binding(${n}) var<storage, read_write> out: array<f32>;`,
+    ].join('\n');
+    const loads = vars.map((v, k) => `let ${v} = in${k}[idx[${k}]];`).join('\n  ');
+    src = template
+      .replace('//@BINDINGS', bindings)
+      .replace('NIN_PLUS_1', String(n + 1))
+      .replace('//@LOADS', loads)
+      .replace('//@EXPR', expr);
+    sources.set(key, src);
+  }
+  return src;
+}
+
+/** Strides that read `t` as if broadcast to `outShape` (0 along broadcast axes). */
+export function broadcastStrides(t: Tensor, outShape: Shape): number[] {
+  const r = outShape.length;
+  const lead = r - t.ndim;
+  return outShape.map((d, i) => {
+    if (i < lead) return 0;
+    const td = t.shape[i - lead];
+    if (td === d) return td === 1 ? 0 : t.strides[i - lead];
+    if (td === 1) return 0;
+    throw new Error(`internal: cannot broadcast ${shapeStr(t.shape)} to ${shapeStr(outShape)}`);
+  });
+}
+
+export interface MapOptions {
+  scalars?: readonly number[];
+  /** Write into this view (shape = outShape) instead of a new tensor. */
+  out?: Tensor;
+}
+
+/**
+ * Runs `out = expr(vars...)` elementwise. `vars` name the inputs inside `expr` (e.g. ['a', 'b'] with 'a * b');
+ * scalars are `s0`, `s1`. Inputs broadcast to `outShape`.
+ */
+export function runMap(name: string, vars: readonly string[], expr: string, inputs: readonly Tensor[], outShape: Shape, opts: MapOptions = {}): Tensor {
+  if (inputs.length !== vars.length || inputs.length > MAX_INPUTS) throw new Error(`internal: ${name} has ${inputs.length} inputs for ${vars.length} names`);
+  if (outShape.length > MAX_RANK) throw new Error(`${name}: rank ${outShape.length} exceeds ${MAX_RANK}`);
+  let device: GpuDevice | undefined;
+  for (const t of inputs) {
+    const d = t.device;
+    if (device && d !== device) throw new Error(`${name}: inputs live on different GPU devices`);
+    device = d;
+    if (t.dtype !== 'float32') throw new Error(`${name}: expected float32 tensors, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
+  }
+  const out = opts.out ?? empty(outShape, 'float32', device);
+  if (opts.out && !sameShape(opts.out.shape, outShape)) throw new Error(`internal: ${name} out view has shape ${shapeStr(opts.out.shape)}, expected ${shapeStr(outShape)}`);
+  const n = numel(outShape);
+  if (n === 0) return out;
+  const dev = out.device;
+  const contig = out.isContiguous && inputs.every((t) => t.isContiguous && sameShape(t.shape, outShape));
+  const u32 = new Uint32Array(4 + 8 + 8 + 4 + 32 + 4);
+  const f32 = new Float32Array(u32.buffer);
+  u32[0] = n;
+  u32[1] = outShape.length;
+  u32[2] = out.offset;
+  outShape.forEach((d, i) => (u32[4 + i] = d));
+  out.strides.forEach((s, i) => (u32[12 + i] = s));
+  inputs.forEach((t, k) => {
+    u32[20 + k] = t.offset;
+    if (!contig) broadcastStrides(t, outShape).forEach((s, i) => (u32[24 + k * 8 + i] = s));
+  });
+  (opts.scalars ?? []).forEach((s, i) => (f32[56 + i] = s));
+  const source = mapSource(vars, expr);
+  const pipeline = dev.pipeline(name, source, { CONTIG: contig ? 1 : 0, WG: 256 });
+  dev.dispatch({
+    name,
+    pipeline,
+    buffers: [...inputs.map((t) => t.buffer), out.buffer],
+    uniform: u32,
+    workgroups: workgroups1d(dev, n, 256),
+    bytes: 4 * n * (inputs.length + 1),
+    flops: n,
+  });
+  return out;
+}

@@ -1,0 +1,152 @@
+import source from '../../shaders/reduce.wgsl';
+import { noGrad, record } from '../autograd/graph.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import { normAxes, numel, shapeStr } from '../tensor/shape.js';
+import { contiguous } from './copy.js';
+import { permute, reshape, expand } from './shape-ops.js';
+
+type ReduceOp = 'sum' | 'max' | 'min';
+const OP_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+const WG = 64;
+/** Elements one workgroup should cover before a row is split into chunks. */
+const CHUNK_TARGET = 4096;
+
+/** Reduces a dense [rows, inner] tensor to [rows] with as many passes as long rows need. */
+function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tensor {
+  const dev = x.device;
+  let src = x;
+  let srcOffset = x.offset;
+  let n = inner;
+  for (;;) {
+    const chunks = n > CHUNK_TARGET && rows < 1024 ? Math.min(256, Math.ceil(n / CHUNK_TARGET)) : 1;
+    const out = empty([rows * chunks]);
+    const groups = rows * chunks;
+    const max = dev.limits.maxComputeWorkgroupsPerDimension;
+    const y = Math.ceil(groups / max);
+    dev.dispatch({
+      name: `reduce_${op}`,
+      pipeline: dev.pipeline(`reduce_${op}`, source, { WG, OP: OP_CODE[op] }),
+      buffers: [src.buffer, out.buffer],
+      uniform: new Uint32Array([rows, n, chunks, srcOffset]),
+      workgroups: [Math.ceil(groups / y), y],
+      bytes: 4 * (rows * n + groups),
+      flops: rows * n,
+    });
+    if (src !== x) src.dispose();
+    if (chunks === 1) return out;
+    src = out;
+    srcOffset = 0;
+    n = chunks;
+  }
+}
+
+/** Reduces `x` over `axes` (all when omitted); keepdim leaves size-1 axes in place. No autograd. */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {
+  return noGrad(() => reduceRawImpl(op, x, axes, keepdim));
+}
+
+function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const outShape = keepdim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]);
+  if (axes.some((a) => x.shape[a] === 0) && op !== 'sum') throw new Error(`${op}: cannot reduce over an empty axis (shape ${shapeStr(x.shape)})`);
+  const inner = numel(axes.map((a) => x.shape[a]));
+  const rows = numel(kept.map((i) => x.shape[i]));
+  const perm = [...kept, ...axes];
+  const permuted = perm.every((a, i) => a === i) ? x : permute(x, perm);
+  const dense = contiguous(permuted);
+  if (permuted !== x && dense !== permuted) permuted.dispose();
+  const flat = inner === 0 ? zerosOf(rows) : reduceRows(op, dense, rows, inner);
+  if (dense !== x) dense.dispose();
+  const out = reshape(flat, outShape);
+  if (out !== flat) flat.dispose();
+  return out;
+}
+
+function zerosOf(n: number): Tensor {
+  const t = empty([n]);
+  t.device.upload(t.buffer, new Float32Array(n));
+  return t;
+}
+
+/** Shape of the result with reduced axes kept as 1 (for broadcasting gradients back). */
+function keptShape(x: Tensor, axes: number[]): number[] {
+  return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+export function sum(x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor {
+  const axes = normAxes('sum', dims, x.ndim);
+  const y = reduceRaw('sum', x, axes, keepdim);
+  return record('sum', y, [x], (g) => {
+    const gk = reshape(g, keptShape(x, axes));
+    const e = expand(gk, x.shape);
+    const dense = contiguous(e);
+    if (gk !== g) gk.dispose();
+    if (dense !== e) e.dispose();
+    return [dense];
+  });
+}
+
+export function mean(x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor {
+  const axes = normAxes('mean', dims, x.ndim);
+  const n = numel(axes.map((a) => x.shape[a]));
+  const s = sum(x, axes, keepdim);
+  const m = s.mul(1 / n);
+  s.dispose();
+  return m;
+}
+
+/** max/min over axes; the gradient goes to every position equal to the extreme, split evenly among ties. */
+function extreme(op: 'max' | 'min', x: Tensor, dims: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  const axes = normAxes(op, dims, x.ndim);
+  const y = reduceRaw(op, x, axes, keepdim);
+  return record(
+    op,
+    y,
+    [x],
+    (g, [xs, ys]) => {
+      const yk = reshape(ys, keptShape(x, axes));
+      const mask = xs.eq(yk);
+      const count = reduceRaw('sum', mask, axes, true);
+      const gk = reshape(g, keptShape(x, axes));
+      const share = gk.div(count);
+      const dx = mask.mul(share);
+      for (const t of [yk, mask, count, gk, share]) if (t !== g && t !== ys) t.dispose();
+      return [dx];
+    },
+    [x, y],
+  );
+}
+
+export const max = (x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor => extreme('max', x, dims, keepdim);
+export const min = (x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor => extreme('min', x, dims, keepdim);
+
+/** Variance over axes; `correction` 1 (default, as PyTorch) gives the unbiased estimate, 0 the population one. */
+export function variance(x: Tensor, dims?: number | readonly number[], keepdim = false, correction = 1): Tensor {
+  const axes = normAxes('var', dims, x.ndim);
+  const n = numel(axes.map((a) => x.shape[a]));
+  const m = mean(x, axes, true);
+  const d = x.sub(m);
+  const sq = d.square();
+  const s = sum(sq, axes, keepdim);
+  const v = s.mul(1 / Math.max(n - correction, 0));
+  for (const t of [m, d, sq, s]) t.dispose();
+  return v;
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    sum(dims?: number | readonly number[], keepdim?: boolean): Tensor;
+    mean(dims?: number | readonly number[], keepdim?: boolean): Tensor;
+    max(dims?: number | readonly number[], keepdim?: boolean): Tensor;
+    min(dims?: number | readonly number[], keepdim?: boolean): Tensor;
+    var(dims?: number | readonly number[], keepdim?: boolean, correction?: number): Tensor;
+  }
+}
+
+Object.assign(Tensor.prototype, {
+  sum(this: Tensor, dims?: number | readonly number[], keepdim?: boolean) { return sum(this, dims, keepdim); },
+  mean(this: Tensor, dims?: number | readonly number[], keepdim?: boolean) { return mean(this, dims, keepdim); },
+  max(this: Tensor, dims?: number | readonly number[], keepdim?: boolean) { return max(this, dims, keepdim); },
+  min(this: Tensor, dims?: number | readonly number[], keepdim?: boolean) { return min(this, dims, keepdim); },
+  var(this: Tensor, dims?: number | readonly number[], keepdim?: boolean, correction?: number) { return variance(this, dims, keepdim, correction); },
+});

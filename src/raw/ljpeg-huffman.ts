@@ -1,0 +1,126 @@
+// Huffman decoding of a lossless JPEG scan (ITU T.81 Annex F/H) into prediction differences.
+// Speed matters (an 8 Mpixel CR2 is 8M symbols): codes are decoded through a 16-bit lookahead table
+// (one lookup per symbol, no bit-by-bit loop), and stuffed 0xFF00 bytes are removed up front so the
+// inner loop never tests for markers.
+
+/** Lookup table indexed by the next 16 bits: (code length << 8) | SSSS, or 0 for an invalid code. */
+export type HuffmanLut = Uint16Array;
+
+/**
+ * Builds the lookahead table from a DHT's BITS (counts per code length 1..16) and HUFFVAL. Returns an
+ * error string instead of a table when the definition is impossible.
+ */
+export function buildHuffmanLut(bits: readonly number[], values: readonly number[]): HuffmanLut | string {
+  const lut = new Uint16Array(1 << 16);
+  let code = 0;
+  let k = 0;
+  for (let len = 1; len <= 16; len++) {
+    for (let i = 0; i < bits[len - 1]!; i++, k++) {
+      if (code >= 1 << len) return `Huffman table has more codes of length ${len} than fit`;
+      const v = values[k]!;
+      if (v > 16) return `Huffman table holds difference category ${v}; lossless JPEG allows 0..16`;
+      const shift = 16 - len;
+      lut.fill((len << 8) | v, code << shift, (code + 1) << shift);
+      code++;
+    }
+    code <<= 1;
+  }
+  return lut;
+}
+
+export interface EntropySegments {
+  /** Entropy-coded bytes with stuffing removed, all restart intervals back to back. */
+  data: Uint8Array;
+  /** Start of each restart interval in `data`, plus data.length at the end. */
+  starts: number[];
+  /** Offset in the source just past the scan (at the marker that ended it). */
+  end: number;
+}
+
+/** Unstuffs the entropy-coded data starting at `from`, splitting it at RSTn markers. */
+export function extractEntropySegments(src: Uint8Array, from: number): EntropySegments {
+  const data = new Uint8Array(src.length - from);
+  const starts = [0];
+  let n = 0;
+  let i = from;
+  while (i < src.length) {
+    const b = src[i++]!;
+    if (b !== 0xff) {
+      data[n++] = b;
+      continue;
+    }
+    while (i < src.length && src[i] === 0xff) i++; // fill bytes
+    if (i >= src.length) break;
+    const m = src[i]!;
+    if (m === 0x00) {
+      data[n++] = 0xff;
+      i++;
+    } else if (m >= 0xd0 && m <= 0xd7) {
+      starts.push(n);
+      i++;
+    } else {
+      i--; // back onto the marker's 0xFF: the scan ends here
+      break;
+    }
+  }
+  starts.push(n);
+  return { data: data.subarray(0, n), starts, end: i };
+}
+
+/**
+ * Decodes `rows` rows of `rowLen` differences (components interleaved; sample j uses table
+ * tables[j % tables.length]) from data[start, end) into out[outAt…], stored modulo 2^16. Returns an
+ * error string if the data runs out or holds an invalid code; reading a few bits past `end` as zeros is
+ * allowed only to finish the last prefetch.
+ */
+export function decodeDifferences(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  tables: readonly HuffmanLut[],
+  out: Uint16Array,
+  outAt: number,
+  rows: number,
+  rowLen: number,
+): string | null {
+  const nt = tables.length;
+  let pos = start;
+  let buf = 0;
+  let cnt = 0; // valid low bits in buf
+  let o = outAt;
+  for (let row = 0; row < rows; row++) {
+    for (let j = 0; j < rowLen; j++) {
+      if (cnt < 16) {
+        while (cnt <= 24) {
+          buf = (buf << 8) | (pos < end ? data[pos]! : 0);
+          pos++;
+          cnt += 8;
+        }
+      }
+      const e = tables[j % nt]![(buf >>> (cnt - 16)) & 0xffff]!;
+      if (e === 0) return `invalid Huffman code in row ${row}`;
+      cnt -= e >> 8;
+      const s = e & 0xff;
+      let diff = 0;
+      if (s === 16) {
+        diff = 32768;
+      } else if (s !== 0) {
+        if (cnt < s) {
+          while (cnt <= 24) {
+            buf = (buf << 8) | (pos < end ? data[pos]! : 0);
+            pos++;
+            cnt += 8;
+          }
+        }
+        const v = (buf >>> (cnt - s)) & ((1 << s) - 1);
+        cnt -= s;
+        // A leading 0 bit marks a negative difference (T.81 F.2.2.1 "EXTEND").
+        diff = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+      }
+      out[o++] = diff;
+    }
+    // Bits consumed beyond the data are zeros we invented: the stream is truncated.
+    if ((pos - end) * 8 > cnt) return `data ends in row ${row} of ${rows}`;
+  }
+  return null;
+}

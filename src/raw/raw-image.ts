@@ -1,0 +1,67 @@
+// The decoded contents of a camera RAW file: the Bayer mosaic of the active sensor area plus the
+// metadata needed to turn it into a picture (levels, white balance, colour matrix, orientation).
+
+/** Colours of the 2×2 tile at the active area's top-left, read row by row. */
+export type CfaPattern = 'RGGB' | 'BGGR' | 'GRBG' | 'GBRG';
+export const CFA_PATTERNS: readonly CfaPattern[] = ['RGGB', 'BGGR', 'GRBG', 'GBRG'];
+
+export type Matrix3 = [[number, number, number], [number, number, number], [number, number, number]];
+
+export interface RawImage {
+  make: string;
+  model: string;
+  /** Active area size; the mosaic has exactly width*height samples. */
+  width: number;
+  height: number;
+  /** Active area, row-major, raw sensor values (black level not subtracted). */
+  mosaic: Uint16Array;
+  cfaPattern: CfaPattern;
+  /** Black level per 2×2 position in pattern order: (0,0), (0,1), (1,0), (1,1). */
+  blackLevel: [number, number, number, number];
+  whiteLevel: number;
+  /** As-shot white-balance multipliers [r, g, b] with g = 1 (dcraw's "camera multipliers"). */
+  asShotWB: [number, number, number];
+  /** Camera RGB → linear sRGB, as dcraw builds it (rows of its inverse sum to 1). */
+  cam2rgb: Matrix3;
+  /** The XYZ → camera matrix cam2rgb was derived from, when the file or our table had one. */
+  xyz2cam?: Matrix3;
+  /** Bits per raw sample as stored (e.g. 12 or 14), not the range of the values. */
+  bitDepth: number;
+  /** EXIF orientation 1..8 (1 = as stored). */
+  orientation: number;
+  iso?: number;
+  format: 'dng' | 'cr2';
+  /** Non-fatal problems, e.g. a camera without a known colour matrix. */
+  warnings: string[];
+}
+
+/** 0 = red, 1 = green, 2 = blue. */
+export type CfaColor = 0 | 1 | 2;
+
+const LETTER: Record<string, CfaColor> = { R: 0, G: 1, B: 2 };
+
+/** Colour of the pixel at (row, col) of a mosaic whose top-left tile is `pattern`. */
+export function cfaColorAt(pattern: CfaPattern, row: number, col: number): CfaColor {
+  return LETTER[pattern[((row & 1) << 1) | (col & 1)]!]!;
+}
+
+/** The pattern seen by a crop whose top-left is at (dy, dx) of a mosaic with `pattern`. */
+export function shiftCfaPattern(pattern: CfaPattern, dy: number, dx: number): CfaPattern {
+  let s = '';
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 2; c++) s += pattern[(((r + dy) & 1) << 1) | ((c + dx) & 1)];
+  return s as CfaPattern;
+}
+
+/** The pattern whose four colours (0/1/2, row by row) are `colors`, or null if it is not a Bayer tile. */
+export function cfaPatternFromColors(colors: readonly number[]): CfaPattern | null {
+  const s = colors.map((c) => 'RGB'[c] ?? '?').join('');
+  return (CFA_PATTERNS as readonly string[]).includes(s) ? (s as CfaPattern) : null;
+}
+
+export function isMatrix3(m: unknown): m is Matrix3 {
+  return (
+    Array.isArray(m) &&
+    m.length === 3 &&
+    m.every((r) => Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
+  );
+}

@@ -1,0 +1,143 @@
+import { getDevice, type GpuDevice } from '../../runtime/index.js';
+import type { GradNode } from '../autograd/graph.js';
+import { bytesPerElement, type DType } from './dtype.js';
+import { trackTensor } from './scope.js';
+import { contiguousStrides, numel, shapeStr, type Shape } from './shape.js';
+import { liveStats, Storage } from './storage.js';
+
+export type NestedArray = number | NestedArray[];
+
+let nextId = 1;
+
+/**
+ * An n-dimensional array on the GPU: a view (shape, strides, element offset) of a reference-counted storage.
+ * Ops are installed as methods by the files in src/ops (each op file adds its own), so this file stays the
+ * data structure alone.
+ */
+export class Tensor {
+  readonly id = nextId++;
+  readonly isTensor = true;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  private _storage: Storage | null;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: GradNode | null = null;
+  /** Set by nn.Module on parameters, for messages ("conv_in.weight has NaN gradient"). */
+  name?: string;
+
+  constructor(storage: Storage, shape: Shape, opts: { strides?: Shape; offset?: number; dtype?: DType; track?: boolean } = {}) {
+    this._storage = storage;
+    this.shape = [...shape];
+    this.strides = opts.strides ? [...opts.strides] : contiguousStrides(shape);
+    this.offset = opts.offset ?? 0;
+    this.dtype = opts.dtype ?? 'float32';
+    liveStats.tensors++;
+    if (opts.track !== false) trackTensor(this);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return numel(this.shape);
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get isDisposed(): boolean {
+    return this._storage === null;
+  }
+
+  get storage(): Storage {
+    if (!this._storage) {
+      throw new Error(`tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${shapeStr(this.shape)} was disposed and cannot be used`);
+    }
+    this._storage.device.assertUsable();
+    return this._storage;
+  }
+  get device(): GpuDevice {
+    return this.storage.device;
+  }
+  get buffer(): GPUBuffer {
+    return this.storage.buffer;
+  }
+
+  /** True when elements are laid out densely in row-major order from `offset`. */
+  get isContiguous(): boolean {
+    let expect = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== expect) return false;
+      expect *= this.shape[i];
+    }
+    return true;
+  }
+
+  /** A new view of the same storage (shares memory; holds its own reference). */
+  view(shape: Shape, strides: Shape, offset: number, track = true): Tensor {
+    return new Tensor(this.storage.retain(), shape, { strides, offset, dtype: this.dtype, track });
+  }
+
+  dispose(): void {
+    if (!this._storage) return;
+    this._storage.release();
+    this._storage = null;
+    liveStats.tensors--;
+    if (this.grad && this.isLeaf && !this.requiresGrad) this.grad.dispose();
+  }
+
+  /** The elements in row-major order as a Float32Array (waits for the GPU). */
+  async data(): Promise<Float32Array> {
+    const t = this.isContiguous ? this : contiguousCopy(this);
+    try {
+      const bpe = bytesPerElement(t.dtype);
+      const bytes = await t.device.read(t.buffer, t.size * bpe, t.offset * bpe);
+      if (t.dtype === 'int32') return Float32Array.from(new Int32Array(bytes));
+      return new Float32Array(bytes);
+    } finally {
+      if (t !== this) t.dispose();
+    }
+  }
+
+  async toArray(): Promise<NestedArray> {
+    const flat = await this.data();
+    if (this.ndim === 0) return flat[0];
+    const build = (dim: number, base: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      const step = numel(this.shape.slice(dim + 1));
+      for (let i = 0; i < this.shape[dim]; i++) {
+        out.push(dim === this.ndim - 1 ? flat[base + i] : build(dim + 1, base + i * step));
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item(): tensor has ${this.size} elements (shape ${shapeStr(this.shape)}); item() needs exactly one`);
+    return (await this.data())[0];
+  }
+
+  toString(): string {
+    return `Tensor(${shapeStr(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+/** Allocates an uninitialised contiguous tensor on the current device. */
+export function empty(shape: Shape, dtype: DType = 'float32', device: GpuDevice = getDevice()): Tensor {
+  const bytes = numel(shape) * bytesPerElement(dtype);
+  const buf = device.createBuffer(bytes);
+  return new Tensor(new Storage(device, buf, bytes), shape, { dtype });
+}
+
+/** Set by src/ops/copy.ts: a strided → contiguous copy (kept as a hook so this file does not import ops). */
+let contiguousCopyImpl: ((t: Tensor) => Tensor) | null = null;
+export function setContiguousCopy(fn: (t: Tensor) => Tensor): void {
+  contiguousCopyImpl = fn;
+}
+export function contiguousCopy(t: Tensor): Tensor {
+  if (!contiguousCopyImpl) throw new Error('internal: ops not loaded (import from src/index.ts)');
+  return contiguousCopyImpl(t);
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+import { readFileSync } from 'node:fs';
+
+// WGSL is imported as text everywhere: esbuild uses its `text` loader, vitest this plugin.
+const wgslAsText = {
+  name: 'wgsl-as-text',
+  transform(_code: string, id: string) {
+    if (!id.endsWith('.wgsl')) return null;
+    return { code: `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`, map: null };
+  },
+};
+
+export default defineConfig({
+  plugins: [wgslAsText],
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One GPU device per worker process; lavapipe already uses every core, so two workers are plenty.
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
