@@ -6,8 +6,10 @@ import { initDevice, getDevice, type InitOptions, type GpuDevice } from '../runt
 import { backward, type BackwardOptions } from './autograd/backward.js';
 import { Tensor } from './tensor/tensor.js';
 import * as ops from './ops/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 
-export { Tensor } from './tensor/tensor.js';
+export { Tensor, withMetaTensors } from './tensor/tensor.js';
 export type { NestedArray } from './tensor/tensor.js';
 export type { Shape } from './tensor/shape.js';
 export { tidy, keep } from './tensor/scope.js';

@@ -1,4 +1,3 @@
-import { getDevice } from '../../runtime/index.js';
 import { Tensor, empty, type NestedArray } from '../tensor/tensor.js';
 import { assertShape, numel, shapeStr, type Shape } from '../tensor/shape.js';
 import { runMap } from './map-kernel.js';
@@ -43,10 +42,17 @@ export function tensor(data: NestedArray | Float32Array | ArrayLike<number>, sha
   const opts = Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined);
   let shape: number[];
   let values: Float32Array;
-  if (typeof data === 'number' || Array.isArray(data)) {
+  const explicitShape = Array.isArray(shapeOrOpts);
+  if (typeof data === 'number' || (Array.isArray(data) && !explicitShape)) {
     shape = inferShape(data as NestedArray);
     values = new Float32Array(numel(shape));
     flatten(data as NestedArray, shape, values);
+  } else if (Array.isArray(data)) {
+    const nested = inferShape(data as NestedArray);
+    values = new Float32Array(numel(nested));
+    flatten(data as NestedArray, nested, values);
+    shape = [...(shapeOrOpts as Shape)];
+    if (numel(shape) !== values.length) throw new Error(`tensor(): ${values.length} values do not fill shape ${shapeStr(shape)} (${numel(shape)} elements)`);
   } else {
     values = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
     shape = Array.isArray(shapeOrOpts) ? [...(shapeOrOpts as Shape)] : [values.length];
@@ -56,7 +62,7 @@ export function tensor(data: NestedArray | Float32Array | ArrayLike<number>, sha
   }
   assertShape('tensor', shape);
   const t = empty(shape);
-  if (values.length) t.device.upload(t.buffer, values);
+  if (values.length && !t.isMeta) t.device.upload(t.buffer, values);
   return finish(t, opts);
 }
 
@@ -67,7 +73,7 @@ export function scalarTensor(v: number): Tensor {
 
 export function full(shape: Shape, value: number, opts?: CreateOptions): Tensor {
   assertShape('full', shape);
-  const t = runMap('fill', [], 's0', [], shape, { scalars: [value], out: empty(shape, 'float32', getDevice()) });
+  const t = runMap('fill', [], 's0', [], shape, { scalars: [value], out: empty(shape) });
   return finish(t, opts);
 }
 

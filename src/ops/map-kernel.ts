@@ -1,6 +1,6 @@
 import template from '../../shaders/map.wgsl';
 import type { GpuDevice } from '../../runtime/index.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { MAX_RANK, numel, sameShape, shapeStr, type Shape } from '../tensor/shape.js';
 import { workgroups1d } from './dispatch.js';
 
@@ -55,6 +55,7 @@ export interface MapOptions {
 export function runMap(name: string, vars: readonly string[], expr: string, inputs: readonly Tensor[], outShape: Shape, opts: MapOptions = {}): Tensor {
   if (inputs.length !== vars.length || inputs.length > MAX_INPUTS) throw new Error(`internal: ${name} has ${inputs.length} inputs for ${vars.length} names`);
   if (outShape.length > MAX_RANK) throw new Error(`${name}: rank ${outShape.length} exceeds ${MAX_RANK}`);
+  if (isMetaMode() || inputs.some((t) => t.isMeta)) return Tensor.meta(outShape);
   let device: GpuDevice | undefined;
   for (const t of inputs) {
     const d = t.device;

@@ -1,6 +1,6 @@
 import source from '../../shaders/philox.wgsl';
 import { getDevice } from '../../runtime/index.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { assertShape, numel, type Shape } from '../tensor/shape.js';
 import { seedKey } from '../random/philox.js';
 import { workgroups1d } from './dispatch.js';
@@ -35,6 +35,7 @@ export interface RandomOptions {
 
 function draw(dist: 0 | 1, shape: Shape, scale: number, shift: number, opts: RandomOptions): Tensor {
   assertShape(dist ? 'randn' : 'rand', shape);
+  if (isMetaMode()) return Tensor.meta(shape);
   const dev = getDevice();
   const seed = opts.seed ?? state.seed;
   const stream = opts.seed !== undefined ? (opts.stream ?? 0) : state.stream++;

@@ -68,3 +68,17 @@ export function xyz2camFromCam2rgb(cam2rgb: Matrix3): Matrix3 | null {
   const xyz2srgb = inverse3(SRGB_TO_XYZ);
   return rgb2cam && xyz2srgb ? mul3(rgb2cam, xyz2srgb) : null;
 }
+
+/** cam2rgb for a reader: from `xyz2cam` when there is a usable one, else the identity plus a warning. */
+export function cam2rgbOrIdentity(xyz2cam: Matrix3 | undefined, camera: string, warnings: string[]): Matrix3 {
+  if (!xyz2cam) {
+    warnings.push(`no colour matrix known for "${camera}": cam2rgb is the identity, colours will be wrong`);
+    return IDENTITY3.map((r) => [...r]) as Matrix3;
+  }
+  const m = cam2rgbFromXyz2cam(xyz2cam);
+  if (!m) {
+    warnings.push(`the colour matrix of "${camera}" is singular: cam2rgb is the identity`);
+    return IDENTITY3.map((r) => [...r]) as Matrix3;
+  }
+  return m;
+}

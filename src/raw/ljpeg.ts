@@ -20,9 +20,9 @@ export interface LjpegOptions {
   maxSamples?: number;
 }
 
-/** Decodes one lossless JPEG. `what` names it in errors, e.g. "IMG.CR2: raw data (lossless JPEG)". */
-export function decodeLosslessJpeg(src: Uint8Array, what: string, opts: LjpegOptions = {}): LjpegImage {
-  const fail = (problem: string): Error => rawError(what, problem);
+/** Decodes one lossless JPEG; errors read "NAME: WHAT: problem", e.g. "IMG.CR2: raw data: …". */
+export function decodeLosslessJpeg(src: Uint8Array, name: string, what = 'lossless JPEG', opts: LjpegOptions = {}): LjpegImage {
+  const fail = (problem: string): Error => rawError(name, `${what}: ${problem}`);
   const u16 = (at: number): number => {
     if (at + 2 > src.length) throw fail(`segment at offset ${at} runs past the end (${src.length} bytes)`);
     return (src[at]! << 8) | src[at + 1]!;

@@ -65,3 +65,13 @@ export function isMatrix3(m: unknown): m is Matrix3 {
     m.every((r) => Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
   );
 }
+
+/** Copies the w×h rectangle at (left, top) out of a row-major plane `planeWidth` samples wide. */
+export function cropPlane(plane: Uint16Array, planeWidth: number, left: number, top: number, w: number, h: number): Uint16Array {
+  const out = new Uint16Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const from = (top + y) * planeWidth + left;
+    out.set(plane.subarray(from, from + w), y * w);
+  }
+  return out;
+}

@@ -28,7 +28,7 @@ export class Tensor {
   /** Set by nn.Module on parameters, for messages ("conv_in.weight has NaN gradient"). */
   name?: string;
 
-  constructor(storage: Storage, shape: Shape, opts: { strides?: Shape; offset?: number; dtype?: DType; track?: boolean } = {}) {
+  constructor(storage: Storage | null, shape: Shape, opts: { strides?: Shape; offset?: number; dtype?: DType; track?: boolean } = {}) {
     this._storage = storage;
     this.shape = [...shape];
     this.strides = opts.strides ? [...opts.strides] : contiguousStrides(shape);
@@ -48,11 +48,23 @@ export class Tensor {
     return this.gradFn === null;
   }
   get isDisposed(): boolean {
-    return this._storage === null;
+    return this._storage === null && !this.isMeta;
+  }
+  /** A meta tensor has a shape but no data (models are built this way to count parameters without a GPU). */
+  get isMeta(): boolean {
+    return this._meta;
+  }
+  private _meta = false;
+  static meta(shape: Shape, dtype: DType = 'float32'): Tensor {
+    const t = new Tensor(null, shape, { dtype, track: false });
+    t._meta = true;
+    liveStats.tensors--;
+    return t;
   }
 
   get storage(): Storage {
     if (!this._storage) {
+      if (this._meta) throw new Error(`tensor${this.name ? ` ${this.name}` : ''} of shape ${shapeStr(this.shape)} is a meta tensor (built under withMetaTensors) and has no data`);
       throw new Error(`tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${shapeStr(this.shape)} was disposed and cannot be used`);
     }
     this._storage.device.assertUsable();
@@ -126,10 +138,30 @@ export class Tensor {
 }
 
 /** Allocates an uninitialised contiguous tensor on the current device. */
-export function empty(shape: Shape, dtype: DType = 'float32', device: GpuDevice = getDevice()): Tensor {
+export function empty(shape: Shape, dtype: DType = 'float32', device?: GpuDevice): Tensor {
+  if (metaMode) return Tensor.meta(shape, dtype);
+  device ??= getDevice();
   const bytes = numel(shape) * bytesPerElement(dtype);
   const buf = device.createBuffer(bytes);
   return new Tensor(new Storage(device, buf, bytes), shape, { dtype });
+}
+
+let metaMode = false;
+/**
+ * Runs `fn` with every new tensor created as a meta tensor (shape only, no GPU memory, no kernels run): used to
+ * build full-size models for parameter counts and key lists on machines that could not hold their weights.
+ */
+export function withMetaTensors<T>(fn: () => T): T {
+  const prev = metaMode;
+  metaMode = true;
+  try {
+    return fn();
+  } finally {
+    metaMode = prev;
+  }
+}
+export function isMetaMode(): boolean {
+  return metaMode;
 }
 
 /** Set by src/ops/copy.ts: a strided → contiguous copy (kept as a hook so this file does not import ops). */

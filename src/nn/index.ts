@@ -1,0 +1,5 @@
+// The `nn` namespace: layers built from ops. Each layer lives in its own file.
+export { Module, Sequential, parameter, isParameter, describeLoadReport, assignInPlace } from './module.js';
+export type { LoadReport, StateSource } from './module.js';
+export { Linear, kaimingUniform } from './linear.js';
+export { SiLU, GELU, ReLU } from './activations.js';
