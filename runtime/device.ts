@@ -105,8 +105,15 @@ export class GpuDevice {
     this.pool.release(buf);
   }
 
-  upload(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+  /**
+   * Writes host data into `buf`. `writeBuffer` runs at once on the queue timeline, ahead of commands still being
+   * recorded, so the open batch is submitted first: a kernel recorded earlier that writes `buf` must not land
+   * after this upload.
+   */
+  upload(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0, opts: { fresh?: boolean } = {}): void {
     this.assertUsable();
+    // A buffer just taken from the pool has no recorded commands (released buffers wait for a submit).
+    if (this.batch.recording && !opts.fresh) this.batch.flush();
     this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 

@@ -62,7 +62,7 @@ export function tensor(data: NestedArray | Float32Array | ArrayLike<number>, sha
   }
   assertShape('tensor', shape);
   const t = empty(shape);
-  if (values.length && !t.isMeta) t.device.upload(t.buffer, values);
+  if (values.length && !t.isMeta) t.device.upload(t.buffer, values, 0, { fresh: true });
   return finish(t, opts);
 }
 

@@ -14,7 +14,7 @@ function indexTensor(op: string, indices: ArrayLike<number>, axisLen: number, de
   }
   const bytes = Math.max(4, data.byteLength);
   const buf = dev.createBuffer(bytes);
-  if (data.length) dev.upload(buf, data);
+  if (data.length) dev.upload(buf, data, 0, { fresh: true });
   return new Tensor(new Storage(dev, buf, bytes), [data.length], { dtype: 'int32' });
 }
 

@@ -1,0 +1,75 @@
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../ops/creation.js';
+import { serializeSafetensors, type TensorToWrite } from '../io/safetensors.js';
+import type { SafetensorsFile } from '../io/safetensors.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
+
+/**
+ * A training checkpoint is ONE safetensors file: the trained parameters under their module names, the optimizer's
+ * moment buffers under `optimizer.<param index>.<slot>`, and the JSON run state (step, RNG, config, data-order
+ * state) in the header metadata. One file means one atomic rename: a reader sees the old or the new checkpoint,
+ * never a mix.
+ */
+export interface RunState {
+  step: number;
+  /** Engine RNG state (getRngState()). */
+  rng: { seed: number; stream: number };
+  /** Host-side data sampler state, if the run keeps one. */
+  dataRng?: unknown;
+  config: unknown;
+  /** Loss history, so a resumed run's curve and log continue seamlessly. */
+  history?: { step: number; loss: number; [k: string]: number }[];
+  [k: string]: unknown;
+}
+
+const STATE_KEY = 'rddm.run_state';
+const FORMAT_KEY = 'rddm.format';
+
+export async function serializeCheckpoint(params: Record<string, Tensor>, optimizer: Optimizer | null, state: RunState): Promise<Uint8Array[]> {
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, t] of Object.entries(params)) tensors[name] = { dtype: 'F32', shape: t.shape, data: await t.data() };
+  let optMeta: { step: number } | null = null;
+  if (optimizer) {
+    const os = await optimizer.stateDict();
+    optMeta = { step: os.step };
+    os.slots.forEach((slots, i) => {
+      for (const [slot, data] of Object.entries(slots)) tensors[`optimizer.${i}.${slot}`] = { dtype: 'F32', shape: [data.length], data };
+    });
+  }
+  return serializeSafetensors(tensors, {
+    [FORMAT_KEY]: 'rddm-checkpoint-1',
+    [STATE_KEY]: JSON.stringify({ ...state, optimizer: optMeta }),
+  });
+}
+
+export interface LoadedCheckpoint {
+  state: RunState;
+  params: Record<string, { shape: readonly number[]; data: Float32Array }>;
+  optimizer: OptimizerState | null;
+}
+
+export async function readCheckpoint(file: SafetensorsFile): Promise<LoadedCheckpoint> {
+  if (file.metadata[FORMAT_KEY] !== 'rddm-checkpoint-1' || !file.metadata[STATE_KEY]) {
+    throw new Error(`${file.name}: not an rddm training checkpoint (no run state in its metadata)`);
+  }
+  const state = JSON.parse(file.metadata[STATE_KEY]) as RunState & { optimizer: { step: number } | null };
+  const params: LoadedCheckpoint['params'] = {};
+  const slots: Record<string, Float32Array>[] = [];
+  for (const key of file.keys()) {
+    const m = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
+    if (m) {
+      const i = Number(m[1]);
+      while (slots.length <= i) slots.push({});
+      slots[i][m[2]] = await file.getFloat32(key);
+    } else {
+      params[key] = { shape: file.info(key).shape, data: await file.getFloat32(key) };
+    }
+  }
+  const optimizer = state.optimizer ? { step: state.optimizer.step, slots } : null;
+  return { state, params, optimizer };
+}
+
+/** Uploads checkpoint values as tensors (for loadStateDict). */
+export function checkpointTensors(params: LoadedCheckpoint['params']): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tensor(v.data, v.shape)]));
+}

@@ -1,0 +1,64 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { init, nn, optim, randn, manualSeed, type Tensor } from '../../src/index.js';
+import { train, type TrainTask } from '../../src/train/loop.js';
+import { MemoryRunStore } from '../../src/train/memory-store.js';
+
+class TinyMlp extends nn.Module {
+  fc1 = new nn.Linear(2, 16);
+  fc2 = new nn.Linear(16, 1);
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(this.fc1.forward(x).tanh());
+  }
+}
+
+/** A regression task whose batch is a pure function of the step, as the loop requires. */
+function makeTask(lr = 5e-2, poison?: (step: number) => boolean): TrainTask {
+  manualSeed(7);
+  const model = new TinyMlp();
+  const optimizer = new optim.AdamW(model.trainableParameters(), { lr, weightDecay: 0.01 });
+  return {
+    model,
+    optimizer,
+    loss(step) {
+      const x = randn([32, 2], { seed: 1000 + step });
+      const target = x.slice(1, 0, 1).mul(x.slice(1, 1, 2)).sin();
+      const pred = model.forward(x);
+      const loss = pred.sub(target).square().mean();
+      return { loss: poison?.(step) ? loss.mul(Number.NaN) : loss };
+    },
+  };
+}
+
+describe('training loop', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('lowers the loss and a resumed run reproduces the uninterrupted losses exactly', async () => {
+    const config = { name: 'mlp' };
+    const full = await train(makeTask(), { steps: 24, seed: 3, config, store: new MemoryRunStore(), checkpointEvery: 6, log: () => {} });
+    expect(full.history.length).toBe(24);
+    const first = full.history.slice(0, 3).reduce((s, h) => s + h.loss, 0);
+    const last = full.history.slice(-3).reduce((s, h) => s + h.loss, 0);
+    expect(last).toBeLessThan(first * 0.7);
+
+    const store = new MemoryRunStore();
+    // "Interrupted" after 12 steps (the last checkpoint), then resumed with a fresh model and optimizer.
+    await train(makeTask(), { steps: 12, seed: 3, config, store, checkpointEvery: 6, log: () => {} });
+    store.log.push({ step: 13, loss: 123 }); // a record written after the checkpoint, before the kill
+    const resumed = await train(makeTask(), { steps: 24, seed: 3, config, store, checkpointEvery: 6, resume: true, log: () => {} });
+    expect(resumed.resumedFrom).toBe(12);
+    expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+    expect(store.log.map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  });
+
+  it('skips a step with a non-finite loss and stops after repeated ones, naming a parameter', async () => {
+    const lines: string[] = [];
+    const once = await train(makeTask(1e-2, (s) => s === 2), { steps: 5, seed: 1, config: {}, store: new MemoryRunStore(), log: (l) => lines.push(l) });
+    expect(once.skipped).toEqual([2]);
+    expect(lines.some((l) => /step 3: loss is NaN; step skipped/.test(l))).toBe(true);
+    await expect(
+      train(makeTask(1e-2, (s) => s >= 1), { steps: 10, seed: 1, config: {}, store: new MemoryRunStore(), maxBadSteps: 3, log: () => {} }),
+    ).rejects.toThrow(/3 non-finite losses in a row.*first non-finite gradient: fc\d\.(weight|bias)/);
+  });
+});
