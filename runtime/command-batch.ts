@@ -18,6 +18,8 @@ export interface DispatchObserver {
   beginPass(encoder: GPUCommandEncoder, spec: DispatchSpec): GPUComputePassDescriptor | undefined;
   /** Last chance to record commands (e.g. resolving timestamp queries) before the batch's encoder finishes. */
   beforeFinish(encoder: GPUCommandEncoder): void;
+  /** True when the observer cannot take another dispatch in this batch (e.g. its query set is used up). */
+  readonly full?: boolean;
   afterSubmit(): void;
 }
 
@@ -66,7 +68,7 @@ export class CommandBatch {
 
   dispatch(spec: DispatchSpec): void {
     const uniformBytes = spec.uniform ? spec.uniform.byteLength : 0;
-    if (this.kernels.length >= this.maxDispatchesPerBatch || this.arenaUsed + uniformBytes > ARENA_BYTES) this.flush();
+    if (this.kernels.length >= this.maxDispatchesPerBatch || this.arenaUsed + uniformBytes > ARENA_BYTES || this.observer?.full) this.flush();
     const encoder = this.begin();
     const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
     if (spec.uniform) {

@@ -4,6 +4,7 @@ import { CommandBatch, type DispatchSpec } from './command-batch.js';
 import { DeviceLostError, GpuError } from './errors.js';
 import { PipelineCache, type Constants } from './pipeline-cache.js';
 import { StagingPool } from './readback.js';
+import { Profiler } from './profiler.js';
 
 export interface AdapterDescription {
   vendor: string;
@@ -46,6 +47,8 @@ export class GpuDevice {
   readonly limits: Readonly<Record<(typeof WANTED_LIMITS)[number], number>>;
   lostReason: string | null = null;
   destroyed = false;
+  /** Set while profiling (startProfiling/stopProfiling); null otherwise, so the hot path pays one check. */
+  profiler: Profiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -92,7 +95,35 @@ export class GpuDevice {
 
   dispatch(spec: DispatchSpec): void {
     this.assertUsable();
+    const prof = this.profiler;
+    if (!prof) {
+      this.batch.dispatch(spec);
+      return;
+    }
+    const t = prof.now();
     this.batch.dispatch(spec);
+    const ev = prof.events[prof.events.length - 1];
+    if (ev) ev.cpuEncodeMs = prof.now() - t;
+    prof.span('encode', t);
+  }
+
+  /** Starts per-dispatch GPU timing (timestamp queries where available) and CPU spans. */
+  startProfiling(): Profiler {
+    this.batch.flush();
+    this.profiler = new Profiler(this.device, this.hasTimestamps);
+    this.batch.observer = this.profiler;
+    return this.profiler;
+  }
+
+  /** Stops profiling after all recorded work has finished and its timestamps are read. */
+  async stopProfiling(): Promise<Profiler> {
+    const prof = this.profiler;
+    if (!prof) throw new GpuError('stopProfiling(): profiling was not started');
+    await this.sync();
+    await prof.settle();
+    this.profiler = null;
+    this.batch.observer = null;
+    return prof;
   }
 
   createBuffer(bytes: number, label?: string): GPUBuffer {
@@ -125,17 +156,24 @@ export class GpuDevice {
     const staging = this.staging.acquire(alignedBytes);
     const enc = this.batch.copyEncoder();
     enc.copyBufferToBuffer(src, alignedStart, staging, 0, alignedBytes);
+    const prof = this.profiler;
+    const t0 = prof?.now() ?? 0;
     this.batch.flush();
+    const t1 = prof?.now() ?? 0;
+    if (prof) prof.span('submit', t0);
     try {
       await staging.mapAsync(0x1 /* READ */, 0, alignedBytes);
+      if (prof) prof.span('wait', t1);
     } catch (e) {
       this.assertUsable();
       await this.batch.checkErrors();
       throw new GpuError(`reading ${bytes} bytes back from the GPU failed: ${(e as Error).message}`);
     }
     const skip = srcOffset - alignedStart;
+    const t2 = prof?.now() ?? 0;
     const out = staging.getMappedRange(0, alignedBytes).slice(skip, skip + bytes);
     staging.unmap();
+    if (prof) prof.span('readback', t2);
     this.staging.release(staging);
     await this.batch.checkErrors();
     return out;

@@ -4,3 +4,4 @@ export { GpuError, DeviceLostError, KernelError } from './errors.js';
 export { sizeClass, type PoolStats } from './buffer-pool.js';
 export type { DispatchSpec, DispatchObserver } from './command-batch.js';
 export type { Constants } from './pipeline-cache.js';
+export { Profiler, summarize, toTraceEvents, type KernelEvent, type KernelSummary, type CpuSpan } from './profiler.js';
