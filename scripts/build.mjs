@@ -1,9 +1,27 @@
 #!/usr/bin/env node
-// Builds dist/index.js (Node library), dist/cli.js (the `rddm` command).
+// Builds dist/index.js (Node library), dist/cli.js (the `rddm` command) and dist/rddm.browser.js (ESM for
+// browsers, from the same src/, shaders/ and runtime/; no Node built-in may reach it).
 import { build } from 'esbuild';
 import { nodeOptions } from './esbuild-options.mjs';
 
 const common = { ...nodeOptions, sourcemap: true };
 await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' });
-console.log('built dist/index.js, dist/cli.js');
+await build({
+  entryPoints: ['src/index.ts'],
+  outfile: 'dist/rddm.browser.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  loader: { '.wgsl': 'text' },
+  // Any node: import is a bug in the core; 'webgpu' (Dawn) is only reached in Node and never bundled.
+  external: ['webgpu'],
+  metafile: true,
+  logLevel: 'warning',
+}).then(async (r) => {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync('dist/rddm.browser.meta.json', JSON.stringify(r.metafile));
+});
+console.log('built dist/index.js, dist/cli.js, dist/rddm.browser.js');
