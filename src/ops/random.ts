@@ -1,9 +1,13 @@
-import source from '../../shaders/philox.wgsl';
+import kernel from '../../shaders/philox.wgsl';
+import philoxLib from '../../shaders/philox-lib.wgsl';
 import { getDevice } from '../../runtime/index.js';
 import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { assertShape, numel, type Shape } from '../tensor/shape.js';
 import { seedKey } from '../random/philox.js';
 import { workgroups1d } from './dispatch.js';
+
+/** The generator functions live in philox-lib.wgsl, shared with other random kernels (src/raw/noise.ts). */
+const source = `${philoxLib}\n${kernel}`;
 
 /**
  * The default generator: a seed and a stream counter. Draws without an explicit seed use (seed, stream++), so

@@ -1,0 +1,52 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs, UsageError, type Command } from '../command.js';
+import { init, getDevice, liveStats } from '../../index.js';
+import { summarize, toTraceEvents } from '../../../runtime/index.js';
+import { profileWorkloads } from './profile-workloads.js';
+
+/** Runs a workload under the profiler and prints the top kernels, CPU spans, memory, and a Chrome trace. */
+export const profile: Command = {
+  name: 'profile',
+  summary: 'profile a workload per kernel (GPU timestamps) and write a Chrome/Perfetto trace',
+  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N]
+workloads: ${Object.keys(profileWorkloads).join(', ')}`,
+  async run(args) {
+    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top'] });
+    const name = positionals[0];
+    if (!name) throw new UsageError('name a workload');
+    const workload = profileWorkloads[name];
+    if (!workload) throw new UsageError(`unknown workload '${name}' (have: ${Object.keys(profileWorkloads).join(', ')})`);
+    const opts = { size: flags.size ? Number(flags.size) : undefined, config: flags.config as string | undefined, steps: flags.steps ? Number(flags.steps) : undefined };
+    await init();
+    const dev = getDevice();
+    const run = await workload.prepare(opts);
+    await run(); // warm-up: pipelines compile, pools fill
+    await dev.sync();
+    dev.pool.resetPeak();
+    const t0 = performance.now();
+    dev.startProfiling();
+    await run();
+    const prof = await dev.stopProfiling();
+    const wall = performance.now() - t0;
+    const rows = summarize(prof.events);
+    const gpuMs = rows.reduce((s, r) => s + r.totalMs, 0);
+    const top = Number(flags.top ?? 15);
+    console.log(`${name} on ${dev.adapter.description || dev.adapter.vendor}: wall ${wall.toFixed(1)} ms, GPU kernels ${gpuMs.toFixed(1)} ms (${((100 * gpuMs) / wall).toFixed(0)}% of wall), ${prof.events.length} dispatches`);
+    console.log(`${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'total ms'.padStart(10)} ${'share'.padStart(7)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(7)}`);
+    for (const r of rows.slice(0, top)) {
+      console.log(`${r.name.padEnd(28)} ${String(r.calls).padStart(6)} ${r.totalMs.toFixed(2).padStart(10)} ${(100 * r.share).toFixed(1).padStart(6)}% ${r.gflops.toFixed(2).padStart(9)} ${r.gbps.toFixed(2).padStart(7)}`);
+    }
+    const spanTotals = new Map<string, number>();
+    for (const s of prof.spans) spanTotals.set(s.name, (spanTotals.get(s.name) ?? 0) + s.durMs);
+    console.log(`CPU: ${[...spanTotals].map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+    const mem = dev.memoryStats();
+    console.log(
+      `memory: live ${(mem.liveBytes / 2 ** 20).toFixed(1)} MiB, peak ${(mem.peakLiveBytes / 2 ** 20).toFixed(1)} MiB, pool holds ${(mem.heldBytes / 2 ** 20).toFixed(1)} MiB, hits ${mem.hits}, misses ${mem.misses}; live tensors ${liveStats.tensors}`,
+    );
+    if (flags.trace) {
+      writeFileSync(String(flags.trace), JSON.stringify(toTraceEvents(prof.events, prof.spans, dev.adapter.description)));
+      console.log(`trace written to ${flags.trace} (open in chrome://tracing or ui.perfetto.dev)`);
+    }
+    return 0;
+  },
+};
