@@ -40,7 +40,7 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
 async function pipe(input: Uint8Array, stream: CompressionStream | DecompressionStream, limit = Infinity): Promise<Uint8Array> {
   const writer = stream.writable.getWriter();
   // Not awaited: the writes complete only as the reader drains, and errors surface on read.
-  writer.write(input).catch(() => undefined);
+  writer.write(input as Uint8Array<ArrayBuffer>).catch(() => undefined);
   writer.close().catch(() => undefined);
   const reader = stream.readable.getReader();
   const chunks: Uint8Array[] = [];

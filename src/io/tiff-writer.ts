@@ -15,20 +15,29 @@ const TYPE_SIZE: Record<TiffType, number> = { byte: 1, ascii: 1, short: 2, long:
 
 const STRIP_OFFSETS = 273;
 const STRIP_BYTE_COUNTS = 279;
+const TILE_OFFSETS = 324;
 
 /**
- * A fraction close to `v` for a (S)RATIONAL: the largest power-of-ten denominator up to 10^6 that keeps
- * the numerator in range, so decimal values such as 0.6257 survive exactly.
+ * The simplest fraction within ~1e-12 (relative) of `v` whose terms fit a (S)RATIONAL, by continued
+ * fractions: 2/3 and 6257/10000 come out exact, so values survive a write/read round trip.
  */
-function toRational(v: number, signed: boolean): [number, number] {
+export function toRational(v: number, signed: boolean): [number, number] {
   if (!Number.isFinite(v)) throw new RangeError(`TIFF rational value ${v} is not finite`);
   if (!signed && v < 0) throw new RangeError(`TIFF RATIONAL value ${v} is negative`);
   const limit = signed ? 0x7fffffff : 0xffffffff;
-  for (let den = 1_000_000; den >= 1; den /= 10) {
-    const num = Math.round(v * den);
-    if (Math.abs(num) <= limit) return [num, den];
+  const x = Math.abs(v);
+  if (x > limit) throw new RangeError(`TIFF rational value ${v} is too large`);
+  let [p0, q0, p1, q1] = [0, 1, 1, 0]; // convergents p/q
+  let rest = x;
+  for (let i = 0; i < 64; i++) {
+    const a = Math.floor(rest);
+    const [p2, q2] = [a * p1 + p0, a * q1 + q0];
+    if (p2 > limit || q2 > limit) break;
+    [p0, q0, p1, q1] = [p1, q1, p2, q2];
+    if (Math.abs(x - p1 / q1) <= 1e-12 * x || rest === a) break;
+    rest = 1 / (rest - a);
   }
-  throw new RangeError(`TIFF rational value ${v} is too large`);
+  return [v < 0 ? -p1 : p1, q1];
 }
 
 function encodeValues(t: TiffTag): Uint8Array {
@@ -63,11 +72,19 @@ function encodeValues(t: TiffTag): Uint8Array {
   return out;
 }
 
-/** A TIFF holding `tags` and one strip `data` (StripOffsets/StripByteCounts are filled in here). */
+/** Where encodeTiff puts the image data, so callers laying out several strips or tiles can point into it. */
+export const TIFF_DATA_OFFSET = 8;
+
+/**
+ * A TIFF holding `tags` and the image `data`. Unless the tags locate the data themselves (StripOffsets
+ * or TileOffsets, relative to TIFF_DATA_OFFSET), it becomes one strip.
+ */
 export function encodeTiff(tags: readonly TiffTag[], data: Uint8Array): Uint8Array {
-  const dataAt = 8;
-  const all = tags.filter((t) => t.tag !== STRIP_OFFSETS && t.tag !== STRIP_BYTE_COUNTS);
-  all.push({ tag: STRIP_OFFSETS, type: 'long', values: [dataAt] }, { tag: STRIP_BYTE_COUNTS, type: 'long', values: [data.length] });
+  const dataAt = TIFF_DATA_OFFSET;
+  const all = [...tags];
+  if (!tags.some((t) => t.tag === STRIP_OFFSETS || t.tag === TILE_OFFSETS)) {
+    all.push({ tag: STRIP_OFFSETS, type: 'long', values: [dataAt] }, { tag: STRIP_BYTE_COUNTS, type: 'long', values: [data.length] });
+  }
   all.sort((a, b) => a.tag - b.tag); // TIFF requires ascending tag order
   const ifdAt = dataAt + data.length + (data.length & 1); // IFDs start on a word boundary
   const ifdSize = 2 + all.length * 12 + 4;

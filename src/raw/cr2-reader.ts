@@ -6,7 +6,8 @@ import { decodeLosslessJpeg } from './ljpeg.js';
 import { readCanonMakerNote, type CanonMakerNote } from './canon-makernote.js';
 import { builtinColor, canonCrop } from './camera-table.js';
 import { cam2rgbOrIdentity } from './color-matrix.js';
-import { cropPlane, shiftCfaPattern, type RawImage } from './raw-image.js';
+import { cropPattern } from './bayer-pattern.js';
+import { cropPlane, type RawImage } from './raw-image.js';
 import { TiffFile, type Ifd } from './tiff-ifd.js';
 
 const CR2_SLICES = 0xc640;
@@ -61,7 +62,7 @@ export function readCr2(bytes: Uint8Array, name: string): RawImage {
     width,
     height,
     mosaic: cropPlane(raw, rawWidth, left, top, width, height),
-    cfaPattern: shiftCfaPattern('RGGB', top, left),
+    cfaPattern: cropPattern('RGGB', top, left),
     blackLevel: blackLevel ?? [0, 0, 0, 0],
     whiteLevel: color?.white || (1 << img.precision) - 1,
     asShotWB,

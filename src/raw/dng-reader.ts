@@ -133,6 +133,7 @@ function blackLevels(tiff: TiffFile, raw: Ifd, warnings: string[]): [number, num
   if (rows < 1 || cols < 1 || rows > 16 || cols > 16) throw tiff.error(`${raw.label}: BlackLevelRepeatDim ${rows}x${cols} is not plausible`);
   const v = tiff.numbers(raw, T.blackLevel, 256);
   if (v.length < rows * cols) throw tiff.error(`${raw.label}: BlackLevel has ${v.length} values for a ${rows}x${cols} repeat`);
+  if (!v.every(Number.isFinite)) throw tiff.error(`${raw.label}: BlackLevel holds a value that is not a finite number`);
   const out: number[] = [];
   for (let k = 0; k < 4; k++) {
     const seen: number[] = [];

@@ -68,10 +68,9 @@ export function extractEntropySegments(src: Uint8Array, from: number): EntropySe
 }
 
 /**
- * Decodes `rows` rows of `rowLen` differences (components interleaved; sample j uses table
- * tables[j % tables.length]) from data[start, end) into out[outAt…], stored modulo 2^16. Returns an
- * error string if the data runs out or holds an invalid code; reading a few bits past `end` as zeros is
- * allowed only to finish the last prefetch.
+ * Decodes `rows` rows of `width` pixels × tables.length interleaved components (component c uses
+ * tables[c]) from data[start, end) into out[outAt…], stored modulo 2^16. Returns an error string if the
+ * data runs out or holds an invalid code.
  */
 export function decodeDifferences(
   data: Uint8Array,
@@ -81,43 +80,54 @@ export function decodeDifferences(
   out: Uint16Array,
   outAt: number,
   rows: number,
-  rowLen: number,
+  width: number,
 ): string | null {
-  const nt = tables.length;
+  const nc = tables.length;
+  // Bytes past `end` read as zeros; the check after each row turns their use into a truncation error.
+  const safeEnd = Math.min(end, data.length);
   let pos = start;
   let buf = 0;
   let cnt = 0; // valid low bits in buf
   let o = outAt;
   for (let row = 0; row < rows; row++) {
-    for (let j = 0; j < rowLen; j++) {
-      if (cnt < 16) {
-        while (cnt <= 24) {
-          buf = (buf << 8) | (pos < end ? data[pos]! : 0);
-          pos++;
-          cnt += 8;
-        }
-      }
-      const e = tables[j % nt]![(buf >>> (cnt - 16)) & 0xffff]!;
-      if (e === 0) return `invalid Huffman code in row ${row}`;
-      cnt -= e >> 8;
-      const s = e & 0xff;
-      let diff = 0;
-      if (s === 16) {
-        diff = 32768;
-      } else if (s !== 0) {
-        if (cnt < s) {
-          while (cnt <= 24) {
-            buf = (buf << 8) | (pos < end ? data[pos]! : 0);
-            pos++;
-            cnt += 8;
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < nc; c++) {
+        // At least 16 bits for the lookahead; two bytes at a time while away from the end.
+        if (cnt < 16) {
+          if (pos + 3 < safeEnd) {
+            buf = (buf << 16) | (data[pos]! << 8) | data[pos + 1]!;
+            pos += 2;
+            cnt += 16;
+          } else {
+            while (cnt <= 24) {
+              buf = (buf << 8) | (pos < safeEnd ? data[pos]! : 0);
+              pos++;
+              cnt += 8;
+            }
           }
         }
-        const v = (buf >>> (cnt - s)) & ((1 << s) - 1);
-        cnt -= s;
-        // A leading 0 bit marks a negative difference (T.81 F.2.2.1 "EXTEND").
-        diff = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+        const e = tables[c]![(buf >>> (cnt - 16)) & 0xffff]!;
+        if (e === 0) return `invalid Huffman code in row ${row}`;
+        cnt -= e >> 8;
+        const s = e & 0xff;
+        let diff = 0;
+        if (s === 16) {
+          diff = 32768;
+        } else if (s !== 0) {
+          if (cnt < s) {
+            while (cnt <= 24) {
+              buf = (buf << 8) | (pos < safeEnd ? data[pos]! : 0);
+              pos++;
+              cnt += 8;
+            }
+          }
+          const v = (buf >>> (cnt - s)) & ((1 << s) - 1);
+          cnt -= s;
+          // A leading 0 bit marks a negative difference (T.81 F.2.2.1 "EXTEND").
+          diff = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+        }
+        out[o++] = diff;
       }
-      out[o++] = diff;
     }
     // Bits consumed beyond the data are zeros we invented: the stream is truncated.
     if ((pos - end) * 8 > cnt) return `data ends in row ${row} of ${rows}`;

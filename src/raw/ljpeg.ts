@@ -47,7 +47,8 @@ export function decodeLosslessJpeg(src: Uint8Array, name: string, what = 'lossle
       let p = body;
       while (p < next) {
         const id = src[p]! & 0x0f;
-        if (src[p]! >> 4 !== 0 || id > 3) throw fail(`DHT table class/id ${src[p]} is not a DC table 0..3`);
+        // Lossless JPEG uses DC-class tables; like dcraw we do not insist on the class bit.
+        if (src[p]! >> 4 > 1 || id > 3) throw fail(`DHT table class/id 0x${src[p]!.toString(16)} is not a table 0..3`);
         if (p + 17 > next) throw fail('DHT segment is truncated');
         const bits = Array.from(src.subarray(p + 1, p + 17));
         const total = bits.reduce((a, b) => a + b, 0);
@@ -130,7 +131,7 @@ function decodeScan(
   const out = new Uint16Array(samples);
   for (let k = 0; k < intervals; k++) {
     const rows = Math.min(rowsPerInterval, height - k * rowsPerInterval);
-    const err = decodeDifferences(seg.data, seg.starts[k]!, seg.starts[k + 1]!, scanTables, out, k * rowsPerInterval * rowLen, rows, rowLen);
+    const err = decodeDifferences(seg.data, seg.starts[k]!, seg.starts[k + 1]!, scanTables, out, k * rowsPerInterval * rowLen, rows, width);
     if (err) throw fail(intervals > 1 ? `${err} (restart interval ${k})` : err);
   }
   reconstruct(out, width, height, nf, predictor, precision - pointTransform, rowsPerInterval);

@@ -1,9 +1,10 @@
 // The decoded contents of a camera RAW file: the Bayer mosaic of the active sensor area plus the
 // metadata needed to turn it into a picture (levels, white balance, colour matrix, orientation).
 
-/** Colours of the 2×2 tile at the active area's top-left, read row by row. */
-export type CfaPattern = 'RGGB' | 'BGGR' | 'GRBG' | 'GBRG';
-export const CFA_PATTERNS: readonly CfaPattern[] = ['RGGB', 'BGGR', 'GRBG', 'GBRG'];
+import { BAYER_PATTERNS, type BayerPattern } from './bayer-pattern.js';
+
+/** Colours of the 2×2 tile at the active area's top-left, read row by row (the project's BayerPattern). */
+export type CfaPattern = BayerPattern;
 
 export type Matrix3 = [[number, number, number], [number, number, number], [number, number, number]];
 
@@ -35,35 +36,10 @@ export interface RawImage {
   warnings: string[];
 }
 
-/** 0 = red, 1 = green, 2 = blue. */
-export type CfaColor = 0 | 1 | 2;
-
-const LETTER: Record<string, CfaColor> = { R: 0, G: 1, B: 2 };
-
-/** Colour of the pixel at (row, col) of a mosaic whose top-left tile is `pattern`. */
-export function cfaColorAt(pattern: CfaPattern, row: number, col: number): CfaColor {
-  return LETTER[pattern[((row & 1) << 1) | (col & 1)]!]!;
-}
-
-/** The pattern seen by a crop whose top-left is at (dy, dx) of a mosaic with `pattern`. */
-export function shiftCfaPattern(pattern: CfaPattern, dy: number, dx: number): CfaPattern {
-  let s = '';
-  for (let r = 0; r < 2; r++) for (let c = 0; c < 2; c++) s += pattern[(((r + dy) & 1) << 1) | ((c + dx) & 1)];
-  return s as CfaPattern;
-}
-
 /** The pattern whose four colours (0/1/2, row by row) are `colors`, or null if it is not a Bayer tile. */
 export function cfaPatternFromColors(colors: readonly number[]): CfaPattern | null {
   const s = colors.map((c) => 'RGB'[c] ?? '?').join('');
-  return (CFA_PATTERNS as readonly string[]).includes(s) ? (s as CfaPattern) : null;
-}
-
-export function isMatrix3(m: unknown): m is Matrix3 {
-  return (
-    Array.isArray(m) &&
-    m.length === 3 &&
-    m.every((r) => Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
-  );
+  return (BAYER_PATTERNS as readonly string[]).includes(s) ? (s as CfaPattern) : null;
 }
 
 /** Copies the w×h rectangle at (left, top) out of a row-major plane `planeWidth` samples wide. */

@@ -109,12 +109,13 @@ export class TiffFile {
     return { label, offset, entries, next: r.u32(offset + 2 + n * 12) };
   }
 
-  /** The main chain IFD0, IFD1, … (at most `max`), stopping at a 0 link or a link out of the file. */
+  /** The main chain IFD0, IFD1, … (at most `max`), stopping at a 0 link, a link out of the file or a loop. */
   readChain(max = 8): Ifd[] {
     const out: Ifd[] = [this.readIfd(this.firstIfd, 'IFD 0')];
     while (out.length < max) {
       const next = out[out.length - 1]!.next;
-      if (next === 0 || !this.r.inRange(next, 2)) break; // a bad tail link is common and harmless
+      // A bad tail link, or one back into the chain, is corruption after the useful IFDs: stop there.
+      if (next === 0 || !this.r.inRange(next, 2) || this.seen.has(next)) break;
       out.push(this.readIfd(next, `IFD ${out.length}`));
     }
     return out;
