@@ -41,9 +41,14 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-// pow that is defined for negative bases with integral exponents, as in NumPy.
+// NaN by its bits: compilers may fold `x != x` to false (lavapipe does).
+fn is_nan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// pow that is defined for negative bases with integral exponents, as in NumPy; 0^e is 1, 0 or +inf as e is 0,
+// positive or negative (WGSL's pow leaves x == 0 undefined).
 fn pow_(x: f32, e: f32) -> f32 {
-  if (x >= 0.0) { return select(pow(x, e), select(0.0, 1.0, e == 0.0), x == 0.0); }
+  var inf_bits = 0x7f800000u;
+  if (x == 0.0) { return select(select(0.0, bitcast<f32>(inf_bits), e < 0.0), 1.0, e == 0.0); }
+  if (x > 0.0) { return pow(x, e); }
   let r = pow(-x, e);
   // A var, not a constant: WGSL rejects NaN in constant expressions.
   var nan_bits = 0x7fc00000u;

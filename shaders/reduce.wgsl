@@ -14,11 +14,17 @@ override OP: u32 = 0;
 
 var<workgroup> part: array<f32, WG>;
 
+// ∓inf, not ∓FLT_MAX, so max of a row of -inf is -inf. Vars, not constants: WGSL rejects inf in constant expressions.
 fn identity() -> f32 {
-  if (OP == 1u) { return -3.4028234e38; }
-  if (OP == 2u) { return 3.4028234e38; }
+  var neg_inf = 0xff800000u;
+  var pos_inf = 0x7f800000u;
+  if (OP == 1u) { return bitcast<f32>(neg_inf); }
+  if (OP == 2u) { return bitcast<f32>(pos_inf); }
   return 0.0;
 }
+
+// NaN by its bits: compilers may fold `v != v` to false (lavapipe does), losing NaNs that max/min must keep.
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
 fn combine(a: f32, b: f32) -> f32 {
   if (OP == 1u) { return max(a, b); }
@@ -41,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var saw_nan = false;
   for (var j = begin + lid.x; j < end; j += WG) {
     let v = x[base + j];
-    if (v != v) { saw_nan = true; }
+    if (is_nan(v)) { saw_nan = true; }
     acc = combine(acc, v);
   }
   // A var, not a constant: WGSL rejects NaN in constant expressions.
@@ -53,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (lid.x < s) {
       let a = part[lid.x];
       let b = part[lid.x + s];
-      part[lid.x] = select(combine(a, b), a + b, a != a || b != b);
+      part[lid.x] = select(combine(a, b), a + b, is_nan(a) || is_nan(b));
     }
     workgroupBarrier();
   }

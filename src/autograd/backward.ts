@@ -46,7 +46,10 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
   noGrad(() => {
     const order = topoOrder(root);
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, opts.grad ?? ones(root.shape));
+    // The caller keeps ownership of opts.grad: the walk uses its own handle (a view), which it may dispose or hand
+    // to a leaf as its .grad.
+    const seed = opts.grad;
+    grads.set(root, seed ? seed.view(seed.shape, seed.strides, seed.offset, false) : ones(root.shape));
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
@@ -69,7 +72,7 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
         used.add(gi);
         return gi;
       });
-      if (g !== opts.grad) g.dispose();
+      g.dispose();
       node.inputs.forEach((inp, k) => {
         const gi = inGrads[k];
         if (!gi) return;

@@ -3,8 +3,10 @@
  * `map-kernel.ts` turns each expression into a kernel. Names inside expressions:
  *   unary:  x (input), y (output), g (gradient of y), s0/s1 (scalar parameters)
  *   binary: a, b (inputs), y, g
- * Helper functions (erf_, tanh_, sigmoid_, pow_, gelu_tanh_, gelu_tanh_grad_) live in shaders/map.wgsl.
+ * Helper functions (erf_, tanh_, sigmoid_, pow_, is_nan_, gelu_tanh_, gelu_tanh_grad_) live in shaders/map.wgsl.
  * A new unary op is one line here plus its method name in unary.ts.
+ * WGSL's max/min/clamp leave NaN inputs undefined (lavapipe returns the other operand); the ops built on them
+ * select NaN explicitly so a NaN is never silently turned into a number, as in NumPy and PyTorch.
  */
 export interface UnarySpec {
   fwd: string;
@@ -26,14 +28,14 @@ export const UNARY = {
   cos: { fwd: 'cos(x)', bwd: '-g * sin(x)' },
   tanh: { fwd: 'tanh_(x)', bwd: 'g * (1.0 - y * y)' },
   sigmoid: { fwd: 'sigmoid_(x)', bwd: 'g * y * (1.0 - y)' },
-  relu: { fwd: 'max(x, 0.0)', bwd: 'select(0.0, g, x > 0.0)' },
+  relu: { fwd: 'select(max(x, 0.0), x, is_nan_(x))', bwd: 'select(0.0, g, x > 0.0)' },
   silu: { fwd: 'x * sigmoid_(x)', bwd: 'g * (sigmoid_(x) * (1.0 + x * (1.0 - sigmoid_(x))))' },
   gelu: { fwd: '0.5 * x * (1.0 + erf_(x * SQRT_HALF))', bwd: 'g * (0.5 * (1.0 + erf_(x * SQRT_HALF)) + x * INV_SQRT_2PI * exp(-0.5 * x * x))' },
   geluTanh: { fwd: 'gelu_tanh_(x)', bwd: 'g * gelu_tanh_grad_(x)' },
   softplus: { fwd: 'max(x, 0.0) + log(1.0 + exp(-abs(x)))', bwd: 'g * sigmoid_(x)' },
   // Scalar-parameter ops (s0, s1 come from the call).
   powScalar: { fwd: 'pow_(x, s0)', bwd: 'g * s0 * pow_(x, s0 - 1.0)' },
-  clamp: { fwd: 'clamp(x, s0, s1)', bwd: 'select(0.0, g, x >= s0 && x <= s1)' },
+  clamp: { fwd: 'select(clamp(x, s0, s1), x, is_nan_(x))', bwd: 'select(0.0, g, x >= s0 && x <= s1)' },
   addScalar: { fwd: 'x + s0', bwd: 'g' },
   mulScalar: { fwd: 'x * s0', bwd: 'g * s0' },
   rsubScalar: { fwd: 's0 - x', bwd: '-g' },
@@ -54,8 +56,8 @@ export const BINARY = {
   sub: { fwd: 'a - b', bwd: ['g', '-g'] },
   mul: { fwd: 'a * b', bwd: ['g * b', 'g * a'] },
   div: { fwd: 'a / b', bwd: ['g / b', '-g * a / (b * b)'] },
-  maximum: { fwd: 'max(a, b)', bwd: ['select(0.0, g, a >= b)', 'select(0.0, g, a < b)'] },
-  minimum: { fwd: 'min(a, b)', bwd: ['select(0.0, g, a <= b)', 'select(0.0, g, a > b)'] },
+  maximum: { fwd: 'select(max(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(0.0, g, a >= b)', 'select(0.0, g, a < b)'] },
+  minimum: { fwd: 'select(min(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(0.0, g, a <= b)', 'select(0.0, g, a > b)'] },
   pow: { fwd: 'pow_(a, b)', bwd: ['g * b * pow_(a, b - 1.0)', 'select(0.0, g * y * log(a), a > 0.0)'] },
   gt: { fwd: 'select(0.0, 1.0, a > b)' },
   ge: { fwd: 'select(0.0, 1.0, a >= b)' },

@@ -97,7 +97,11 @@ export class Tensor {
     this._storage.release();
     this._storage = null;
     liveStats.tensors--;
-    if (this.grad && this.isLeaf && !this.requiresGrad) this.grad.dispose();
+    // The gradient belongs to this tensor and goes with it (a disposed parameter must not leak its .grad).
+    if (this.grad) {
+      this.grad.dispose();
+      this.grad = null;
+    }
   }
 
   /** The elements in row-major order as a Float32Array (waits for the GPU). */
