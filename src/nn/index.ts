@@ -3,3 +3,4 @@ export { Module, Sequential, parameter, isParameter, describeLoadReport, assignI
 export type { LoadReport, StateSource } from './module.js';
 export { Linear, kaimingUniform } from './linear.js';
 export { SiLU, GELU, ReLU } from './activations.js';
+export { Conv2d } from './conv2d.js';

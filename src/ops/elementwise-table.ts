@@ -40,6 +40,8 @@ export const UNARY = {
   mulScalar: { fwd: 'x * s0', bwd: 'g * s0' },
   rsubScalar: { fwd: 's0 - x', bwd: '-g' },
   rdivScalar: { fwd: 's0 / x', bwd: '-g * y / x' },
+  // x reduced to [0, 2π): sin/cos builtins are only accurate near zero on some drivers (lavapipe, SwiftShader).
+  wrapPhase: { fwd: 'x - 6.283185307179586 * floor(x * 0.15915494309189535)', bwd: 'g' },
   isfinite: { fwd: 'select(0.0, 1.0, abs(x) <= 3.4028234e38)' },
 } satisfies Record<string, UnarySpec>;
 

@@ -10,3 +10,7 @@ export * from './softmax.js';
 export * from './matmul.js';
 export * from './gather.js';
 export * from './random.js';
+export * from './autotune.js';
+export * from './conv2d.js';
+export * from './resample.js';
+export * from './timestep-embedding.js';

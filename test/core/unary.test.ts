@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { div, init, pow, sub, type Tensor } from '../../src/index.js';
 import { UNARY, type UnaryName } from '../../src/ops/elementwise-table.js';
+import { unary } from '../../src/ops/unary.js';
 import { checkOp } from '../helpers/check-op.js';
 import { unaryRef } from '../reference/elementwise.js';
 import { ref, type RefTensor } from '../reference/ref-tensor.js';
@@ -48,6 +49,7 @@ const CASES: Record<UnaryName, Case> = {
   geluTanh: { run: (x) => x.gelu('tanh'), ref: (x) => unaryRef('geluTanh', x), grad: true, extremes: true },
   softplus: simple('softplus', true),
   isfinite: simple('isfinite', true),
+  wrapPhase: { run: (x) => unary('wrapPhase', x.mul(5)), ref: (x) => unaryRef('wrapPhase', unaryRef('mulScalar', x, [5])), grad: true },
   powScalar: { run: (x) => pow(x, 2.5), ref: (x) => unaryRef('powScalar', x, [2.5]), grad: true, range: POS },
   clamp: { run: (x) => x.clamp(-0.5, 0.75), ref: (x) => unaryRef('clamp', x, [-0.5, 0.75]), grad: true, extremes: true },
   addScalar: { run: (x) => x.add(0.3), ref: (x) => unaryRef('addScalar', x, [0.3]), grad: true, extremes: true },

@@ -45,6 +45,7 @@ export const UNARY_REF: Record<UnaryName, UnaryRef> = {
   mulScalar: { f: (x, s) => x * s, df: (_x, _y, s) => s },
   rsubScalar: { f: (x, s) => s - x, df: () => -1 },
   rdivScalar: { f: (x, s) => s / x, df: (x, _y, s) => -s / (x * x) },
+  wrapPhase: { f: (x) => x - 2 * Math.PI * Math.floor(x / (2 * Math.PI)), df: () => 1 },
   isfinite: { f: (x) => (Number.isFinite(x) ? 1 : 0) },
 };
 

@@ -1,0 +1,51 @@
+import { ref, recordRef, type RefTensor } from './ref-tensor.js';
+
+export interface ConvRefOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+}
+
+/** conv2d in float64 by its definition (NCHW, weight [out, in/groups, kh, kw]), with its vector-Jacobian product. */
+export function conv2dRef(x: RefTensor, w: RefTensor, b: RefTensor | null, o: ConvRefOptions = {}): RefTensor {
+  const s = o.stride ?? 1, p = o.padding ?? 0, d = o.dilation ?? 1, G = o.groups ?? 1;
+  const [N, C, H, W] = x.shape;
+  const [F, Cg, KH, KW] = w.shape;
+  const OH = Math.floor((H + 2 * p - d * (KH - 1) - 1) / s) + 1;
+  const OW = Math.floor((W + 2 * p - d * (KW - 1) - 1) / s) + 1;
+  const Fg = F / G;
+  const xi = (n: number, c: number, y: number, xx: number) => ((n * C + c) * H + y) * W + xx;
+  const wi = (f: number, c: number, ky: number, kx: number) => ((f * Cg + c) * KH + ky) * KW + kx;
+  const yi = (n: number, f: number, y: number, xx: number) => ((n * F + f) * OH + y) * OW + xx;
+  // Visits every (output, weight, input) triple that contributes.
+  const each = (fn: (o: number, wIdx: number, xIdx: number, f: number) => void) => {
+    for (let n = 0; n < N; n++)
+      for (let f = 0; f < F; f++) {
+        const g = Math.floor(f / Fg);
+        for (let oy = 0; oy < OH; oy++)
+          for (let ox = 0; ox < OW; ox++)
+            for (let c = 0; c < Cg; c++)
+              for (let ky = 0; ky < KH; ky++)
+                for (let kx = 0; kx < KW; kx++) {
+                  const iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
+                  if (iy < 0 || ix < 0 || iy >= H || ix >= W) continue;
+                  fn(yi(n, f, oy, ox), wi(f, c, ky, kx), xi(n, g * Cg + c, iy, ix), f);
+                }
+      }
+  };
+  const y = ref([N, F, OH, OW]);
+  each((o, wI, xI) => (y.data[o] += w.data[wI] * x.data[xI]));
+  if (b) for (let i = 0; i < y.data.length; i++) y.data[i] += b.data[Math.floor(i / (OH * OW)) % F];
+  return recordRef(y, 'conv2d', b ? [x, w, b] : [x, w], (g) => {
+    const dx = ref(x.shape), dw = ref(w.shape);
+    each((o, wI, xI) => {
+      dx.data[xI] += g.data[o] * w.data[wI];
+      dw.data[wI] += g.data[o] * x.data[xI];
+    });
+    if (!b) return [dx, dw];
+    const db = ref(b.shape);
+    for (let i = 0; i < g.data.length; i++) db.data[Math.floor(i / (OH * OW)) % F] += g.data[i];
+    return [dx, dw, db];
+  });
+}
