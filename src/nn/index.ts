@@ -4,3 +4,6 @@ export type { LoadReport, StateSource } from './module.js';
 export { Linear, kaimingUniform } from './linear.js';
 export { SiLU, GELU, ReLU } from './activations.js';
 export { Conv2d } from './conv2d.js';
+export { GroupNorm } from './group-norm.js';
+export { LayerNorm } from './layer-norm.js';
+export { LoRALinear, LoRAConv2d, wrapWithLoRA, setActiveAdapter, loraLayers } from './lora.js';

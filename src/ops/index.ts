@@ -14,3 +14,6 @@ export * from './autotune.js';
 export * from './conv2d.js';
 export * from './resample.js';
 export * from './timestep-embedding.js';
+export * from './group-norm.js';
+export * from './layer-norm.js';
+export * from './attention.js';
