@@ -8,6 +8,7 @@ import { Tensor } from './tensor/tensor.js';
 import * as ops from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as models from './models/index.js';
 
 export { Tensor, withMetaTensors } from './tensor/tensor.js';
 export type { NestedArray } from './tensor/tensor.js';

@@ -6,4 +6,5 @@ export { SiLU, GELU, ReLU } from './activations.js';
 export { Conv2d } from './conv2d.js';
 export { GroupNorm } from './group-norm.js';
 export { LayerNorm } from './layer-norm.js';
-export { LoRALinear, LoRAConv2d, wrapWithLoRA, setActiveAdapter, loraLayers } from './lora.js';
+export { LoRALinear, LoRAConv2d, LoRALayer, LoRAFactor, wrapWithLoRA, setActiveAdapter, loraLayers, isLoRALayer, replaceModule } from './lora.js';
+export type { LoRAOptions } from './lora.js';
