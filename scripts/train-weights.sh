@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Trains the shipped tiny RDDM weights: RVAE stage 1 → RVAE stage 2 → base UNet (ε-prediction) → one-step
+# CMB-LoRA with the dual-domain loss. Each stage is resumable (re-run this script after an interruption) and
+# writes its weights for the next. Steps, crop and batch can be overridden through the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+bash scripts/fetch-photos.sh
+RUNS="${RUNS:-runs/weights}"
+OUT="${OUT:-weights/rddm-tiny}"
+CROP="${CROP:-32}"
+BATCH="${BATCH:-2}"
+SEED="${SEED:-1}"
+stage() { # name steps lr cli-args...
+  local name=$1 steps=$2 lr=$3; shift 3
+  local resume=()
+  [ -f "$RUNS/$name/checkpoint.safetensors" ] && resume=(--resume)
+  if [ -f "$RUNS/$name/weights/manifest.json" ] && [ -f "$RUNS/$name/done" ]; then echo "stage $name: done"; return; fi
+  node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}"
+  touch "$RUNS/$name/done"
+}
+stage rvae1 "${STEPS_RVAE1:-600}" 2e-3 train-rvae --stage 1
+stage rvae2 "${STEPS_RVAE2:-250}" 1e-3 train-rvae --stage 2 --init "$RUNS/rvae1/weights"
+stage unet "${STEPS_UNET:-500}" 1e-3 train --mode multistep --init "$RUNS/rvae2/weights"
+stage onestep "${STEPS_ONESTEP:-350}" 5e-4 train --mode onestep --init "$RUNS/unet/weights"
+mkdir -p "$OUT"
+cp "$RUNS/onestep/weights/"* "$OUT/"
+echo "weights written to $OUT"

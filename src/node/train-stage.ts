@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { init } from '../index.js';
+import { manualSeed } from '../ops/random.js';
+import { noGrad } from '../autograd/graph.js';
+import { train } from '../train/loop.js';
+import { RddmSystem, DEFAULT_RDDM_CONFIG, type RddmConfig } from '../rddm/system.js';
+import { makeStageTask, batchAt, type Stage, type StageOptions } from '../rddm/tasks.js';
+import type { SrgbImage } from '../raw/synth-batch.js';
+import { DirRunStore } from './run-store.js';
+import { loadRddmDir, saveRddmDir } from './rddm-weights.js';
+
+export interface StageRun {
+  stage: Stage;
+  steps: number;
+  runDir: string;
+  /** Weights to start from (a previous stage's output); absent for the first stage. */
+  initDir?: string;
+  outDir: string;
+  resume: boolean;
+  photos: SrgbImage[];
+  seed: number;
+  batch: number;
+  crop: number;
+  lr: number;
+  config?: Partial<RddmConfig>;
+  log?: (line: string) => void;
+}
+
+/** Mean-free std of E_lin's latents over a few batches: SD's scaling factor is 1/std, measured the same way. */
+async function measureLatentScale(sys: RddmSystem, opts: StageOptions): Promise<number> {
+  let sum = 0, sq = 0, n = 0;
+  for (let s = 0; s < 4; s++) {
+    const z = noGrad(() => {
+      const b = batchAt(opts, 10_000 + s);
+      const m = sys.vae.encodeMoments(b.hqLinear);
+      const mean = m.slice(1, 0, sys.vae.config.latentChannels).contiguous();
+      for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb, m]) t.dispose();
+      return mean;
+    });
+    const d = await z.data();
+    z.dispose();
+    for (const v of d) {
+      sum += v;
+      sq += v * v;
+    }
+    n += d.length;
+  }
+  const mean = sum / n;
+  return 1 / Math.sqrt(Math.max(1e-12, sq / n - mean * mean));
+}
+
+/** Runs one training stage (resumable) and writes the whole system's weights to `outDir`. */
+export async function runStage(r: StageRun): Promise<RddmSystem> {
+  await init();
+  const log = r.log ?? ((l: string) => console.error(l));
+  manualSeed(r.seed);
+  const sys = r.initDir ? (await loadRddmDir(r.initDir)).sys : new RddmSystem({ ...DEFAULT_RDDM_CONFIG, ...r.config });
+  sys.nameParameters();
+  sys.train();
+  if (r.stage === 'rvae2') {
+    // E_raw starts as a copy of E_lin (CMB-LoRA then adapts it to the mosaic).
+    const src = new Map(sys.vae.namedParameters());
+    const state = Object.fromEntries(sys.raw_encoder.namedParameters().filter(([k]) => src.has(k)).map(([k]) => [k, src.get(k)!]));
+    sys.raw_encoder.loadStateDict(state, { strict: false });
+    sys.applyLora();
+  }
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr };
+  const task = makeStageTask(sys, r.stage, opts);
+  const store = new DirRunStore(r.runDir);
+  if (!r.resume && existsSync(store.checkpointPath)) {
+    throw new Error(`${store.checkpointPath} exists: pass --resume to continue that run, or choose another --run directory`);
+  }
+  log(`stage ${r.stage}: ${task.optimizer.params.length} trainable tensors, ${task.optimizer.params.reduce((s, p) => s + p.size, 0)} parameters; run dir ${r.runDir}`);
+  await train(task, { steps: r.steps, seed: r.seed, config: { stage: r.stage, ...opts, photos: r.photos.length, rddm: sys.config }, store, resume: r.resume, clipNorm: 1, label: r.stage, log });
+  task.optimizer.dispose();
+  if (r.stage === 'rvae1') {
+    const scale = await measureLatentScale(sys, opts);
+    (sys.config as RddmConfig).latentScale = scale;
+    log(`latent scale (1/std of E_lin latents): ${scale.toFixed(5)}`);
+  }
+  await saveRddmDir(sys, r.outDir, { stage: r.stage, steps: r.steps, seed: r.seed });
+  log(`weights after stage ${r.stage} written to ${join(r.outDir, 'manifest.json')}`);
+  return sys;
+}

@@ -1,0 +1,134 @@
+import { tensor } from '../ops/creation.js';
+import { noGrad } from '../autograd/graph.js';
+import { tidy } from '../tensor/scope.js';
+import type { RawImage } from '../raw/raw-image.js';
+import { cropPattern, type BayerPattern } from '../raw/bayer-pattern.js';
+import type { RddmSystem } from './system.js';
+import { addNoise, ddimSample, ddpmSample } from './samplers.js';
+
+export interface RestoreOptions {
+  /** Inference steps: 1 is the one-step restorer; N > 1 runs DDIM (or DDPM) from the LQ latent noised to `strength`. */
+  steps?: number;
+  sampler?: 'ddim' | 'ddpm';
+  /** Timestep the LQ latent is noised to for multi-step restoration (default 250). */
+  startTimestep?: number;
+  /** Tile side in pixels (multiple of 2·downscale); tiles overlap by `overlap` and are blended with linear ramps. */
+  tile?: number;
+  overlap?: number;
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The mosaic as floats relative to black and white: (code − black) / (white − black), per CFA position. */
+export function normalizeMosaic(raw: RawImage): Float32Array {
+  const out = new Float32Array(raw.width * raw.height);
+  for (let y = 0; y < raw.height; y++)
+    for (let x = 0; x < raw.width; x++) {
+      const pos = (y & 1) * 2 + (x & 1);
+      const black = raw.blackLevel[pos];
+      out[y * raw.width + x] = (raw.mosaic[y * raw.width + x] - black) / (raw.whiteLevel - black);
+    }
+  return out;
+}
+
+/**
+ * Shrinks a mosaic by an integer factor k while keeping its CFA pattern: each output site averages the k×k
+ * same-colour sites of its 2k×2k block (a "binned" RAW, as sensors bin). Used for quick previews and tests.
+ */
+export function binRaw(raw: RawImage, k: number): RawImage {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`binning factor must be a positive integer, got ${k}`);
+  if (k === 1) return raw;
+  const w = Math.floor(raw.width / (2 * k)) * 2, h = Math.floor(raw.height / (2 * k)) * 2;
+  if (w < 2 || h < 2) throw new Error(`binning ${raw.width}x${raw.height} by ${k} leaves no image`);
+  const mosaic = new Uint16Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const by = Math.floor(y / 2) * 2 * k + (y & 1), bx = Math.floor(x / 2) * 2 * k + (x & 1);
+      let sum = 0;
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) sum += raw.mosaic[(by + 2 * i) * raw.width + bx + 2 * j];
+      mosaic[y * w + x] = Math.round(sum / (k * k));
+    }
+  return { ...raw, width: w, height: h, mosaic };
+}
+
+/** Tile starts covering [0, n) with tiles of `tile` and at least `overlap` shared, all multiples of `align`. */
+export function tileStarts(n: number, tile: number, overlap: number, align: number): number[] {
+  if (n <= tile) return [0];
+  const stride = Math.max(align, Math.floor((tile - overlap) / align) * align);
+  const out: number[] = [];
+  for (let s = 0; ; s += stride) {
+    const start = Math.min(s, n - tile);
+    out.push(start - (start % align));
+    if (start + tile >= n) break;
+  }
+  return [...new Set(out)];
+}
+
+/** Weight of a pixel at position i in a tile of length n with ramps of `ramp` at inner edges. */
+function ramp(i: number, n: number, r: number, atStart: boolean, atEnd: boolean): number {
+  let w = 1;
+  if (!atStart && i < r) w = Math.min(w, (i + 0.5) / r);
+  if (!atEnd && i >= n - r) w = Math.min(w, (n - i - 0.5) / r);
+  return w;
+}
+
+/**
+ * Restores a RAW image to a camera-linear RGB image (planar [3, H', W'] with H', W' the size cropped to a multiple
+ * of the model's alignment), tile by tile so memory stays bounded for full-resolution photos.
+ */
+export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOptions = {}): Promise<{ linear: Float32Array; width: number; height: number; pattern: BayerPattern }> {
+  const align = 2 * sys.vae.downscale;
+  const H = raw.height - (raw.height % align);
+  const W = raw.width - (raw.width % align);
+  if (H < align || W < align) throw new Error(`restore: image ${raw.width}x${raw.height} is smaller than the model's minimum of ${align}x${align}`);
+  const tile = Math.min(opts.tile ?? 512, Math.max(H, W));
+  if (tile % align) throw new Error(`restore: --tile ${tile} must be a multiple of ${align}`);
+  const overlap = Math.min(opts.overlap ?? Math.max(align, Math.round(tile / 8 / align) * align), tile - align);
+  const th = Math.min(tile, H), tw = Math.min(tile, W);
+  const ys = tileStarts(H, th, overlap, align), xs = tileStarts(W, tw, overlap, align);
+  const full = normalizeMosaic(raw);
+  const acc = new Float32Array(3 * H * W);
+  const wsum = new Float32Array(H * W);
+  const steps = opts.steps ?? 1;
+  let done = 0;
+  const total = ys.length * xs.length;
+  for (const y0 of ys) {
+    for (const x0 of xs) {
+      const sub = new Float32Array(th * tw);
+      for (let y = 0; y < th; y++) sub.set(full.subarray((y0 + y) * raw.width + x0, (y0 + y) * raw.width + x0 + tw), y * tw);
+      // Tile origins are even, so every tile has the image's own pattern.
+      const pattern = cropPattern(raw.cfaPattern, y0, x0);
+      const out = noGrad(() =>
+        tidy(() => {
+          const m = tensor(sub, [1, 1, th, tw]);
+          if (steps <= 1) return sys.restoreOneStep(m, pattern).image;
+          sys.setPattern(pattern);
+          const zL = sys.rawLatent(m, pattern);
+          const start = opts.startTimestep ?? 250;
+          const zt = addNoise(sys.schedule, zL, start, opts.seed ?? 0);
+          const ts = sys.schedule.timesteps(steps, start);
+          const predict = (z: typeof zt, t: number) => sys.predictNoise(z, t);
+          const z0 = opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
+          const img = sys.decodeLatent(z0);
+          z0.dispose();
+          return img;
+        }),
+      );
+      const px = await out.data();
+      out.dispose();
+      const r = Math.max(1, overlap);
+      for (let y = 0; y < th; y++) {
+        const wy = ramp(y, th, r, y0 === 0, y0 + th >= H);
+        for (let x = 0; x < tw; x++) {
+          const w = wy * ramp(x, tw, r, x0 === 0, x0 + tw >= W);
+          const o = (y0 + y) * W + x0 + x;
+          wsum[o] += w;
+          for (let c = 0; c < 3; c++) acc[c * H * W + o] += w * px[c * th * tw + y * tw + x];
+        }
+      }
+      opts.onProgress?.(++done, total);
+    }
+  }
+  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i];
+  return { linear: acc, width: W, height: H, pattern: raw.cfaPattern };
+}

@@ -1,0 +1,140 @@
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../ops/creation.js';
+import { randn } from '../ops/random.js';
+import { AdamW } from '../optim/adamw.js';
+import { HostRng } from '../random/host-rng.js';
+import { synthesizeBatch, type SrgbImage, type SynthBatch } from '../raw/synth-batch.js';
+import { mosaic } from '../raw/bayer.js';
+import { ptp } from '../raw/ptp.js';
+import { BAYER_PATTERNS, type BayerPattern } from '../raw/bayer-pattern.js';
+import { ssimLoss } from '../eval/metrics.js';
+import type { TrainTask } from '../train/loop.js';
+import type { RddmSystem } from './system.js';
+
+export type Stage = 'rvae1' | 'rvae2' | 'unet' | 'onestep';
+
+export interface StageOptions {
+  photos: readonly SrgbImage[];
+  seed: number;
+  batch: number;
+  crop: number;
+  lr: number;
+  /** Dual-domain loss weights (one-step stage). */
+  lambdaLatent?: number;
+  lambdaPixel?: number;
+  lambdaSsim?: number;
+  /** KL weight of RVAE stage 1. */
+  lambdaKl?: number;
+}
+
+/**
+ * Batch of step `step`: images drawn with replacement by (seed, step), one Bayer pattern for the whole batch
+ * (CMB-LoRA switches per batch) cycling through the four, everything else from synthesizeBatch.
+ */
+export function batchAt(opts: StageOptions, step: number, patterns: readonly BayerPattern[] = BAYER_PATTERNS): SynthBatch {
+  const rng = new HostRng(opts.seed ^ 0x5eed, step);
+  const images = Array.from({ length: opts.batch }, () => opts.photos[rng.int(opts.photos.length)]);
+  const pattern = patterns[step % patterns.length];
+  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step });
+}
+
+function disposeBatch(b: SynthBatch): void {
+  for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb]) t.dispose();
+}
+
+function setTrainable(sys: RddmSystem, pick: (name: string) => boolean): Tensor[] {
+  const out: Tensor[] = [];
+  for (const [name, p] of sys.namedParameters()) {
+    p.requiresGrad = pick(name);
+    if (p.requiresGrad) out.push(p);
+  }
+  if (!out.length) throw new Error('internal: no trainable parameters selected');
+  return out;
+}
+
+const isLora = (n: string) => /\.lora_[AB]\./.test(n);
+
+/**
+ * The four training stages of RDDM on our engine:
+ *  rvae1   — E_lin + D_lin reconstruct linear HQ (L1 + small KL + L1 after PTP).
+ *  rvae2   — D_lin frozen; E_raw (initialised from E_lin) learns, through CMB-LoRA and conv_in, to encode the
+ *            clean RAW mosaic so that E_raw(mosaic) ≈ E_lin(HQ) and D_lin(E_raw(mosaic)) ≈ HQ.
+ *  unet    — ε-prediction at random t on s·E_lin(HQ) latents: the base UNet (our stand-in for SD's pretraining).
+ *  onestep — OSEDiff-style one step from the noisy LQ mosaic with the dual-domain loss; trains CMB-LoRA in the
+ *            UNet and E_raw, and both conv_in; base UNet and D_lin frozen.
+ */
+export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions): TrainTask {
+  let params: Tensor[];
+  let loss: TrainTask['loss'];
+  const lat = opts.lambdaLatent ?? 1, pix = opts.lambdaPixel ?? 1, ssimW = opts.lambdaSsim ?? 0.2;
+  switch (stage) {
+    case 'rvae1':
+      params = setTrainable(sys, (n) => n.startsWith('vae.'));
+      loss = (step) => {
+        const b = batchAt(opts, step);
+        const post = sys.vae.encode(b.hqLinear);
+        const z = post.sample();
+        const rec = sys.vae.decode(z);
+        const l1 = rec.sub(b.hqLinear).abs().mean();
+        const kl = post.kl().mean().mul((opts.lambdaKl ?? 1e-6) / (b.hqLinear.size / b.hqLinear.shape[0]));
+        const srgbRec = ptp(rec, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
+        const srgbHq = ptp(b.hqLinear, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
+        const lPtp = srgbRec.sub(srgbHq).abs().mean();
+        post.dispose();
+        disposeBatch(b);
+        return { loss: l1.add(kl).add(lPtp), metrics: { l1, ptp_l1: lPtp } };
+      };
+      break;
+    case 'rvae2':
+      params = setTrainable(sys, (n) => n.startsWith('raw_encoder.') && (isLora(n) || n.startsWith('raw_encoder.encoder.conv_in.')));
+      loss = (step) => {
+        const b = batchAt(opts, step);
+        const pattern = b.patterns[0];
+        const clean = mosaic(b.hqLinear, pattern);
+        const target = sys.linearLatent(b.hqLinear).detach();
+        const zRaw = sys.rawLatent(clean, pattern);
+        const lLat = zRaw.sub(target).square().mean();
+        const rec = sys.decodeLatent(zRaw);
+        const lRec = rec.sub(b.hqLinear).abs().mean();
+        disposeBatch(b);
+        return { loss: lLat.add(lRec), metrics: { latent: lLat, recon_l1: lRec } };
+      };
+      break;
+    case 'unet':
+      params = setTrainable(sys, (n) => (n.startsWith('unet.') && !isLora(n)) || n.startsWith('context.'));
+      loss = (step) => {
+        const b = batchAt(opts, step);
+        const z0 = sys.linearLatent(b.hqLinear).detach();
+        const rng = new HostRng(opts.seed ^ 0x7157, step);
+        const ts = Array.from({ length: z0.shape[0] }, () => rng.int(sys.schedule.steps));
+        const sa = tensor(ts.map((t) => Math.sqrt(sys.schedule.alphaBar(t))), [ts.length, 1, 1, 1]);
+        const sb = tensor(ts.map((t) => Math.sqrt(1 - sys.schedule.alphaBar(t))), [ts.length, 1, 1, 1]);
+        const eps = randn(z0.shape, { seed: opts.seed + 17, stream: step });
+        const zt = z0.mul(sa).add(eps.mul(sb));
+        const pred = sys.unet.forward(zt, tensor(ts), sys.context.forward(zt.shape[0]));
+        const l = pred.sub(eps).square().mean();
+        disposeBatch(b);
+        return { loss: l };
+      };
+      break;
+    case 'onestep':
+      sys.applyLora();
+      params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.'));
+      loss = (step) => {
+        const b = batchAt(opts, step);
+        const pattern = b.patterns[0];
+        const { zH, image } = sys.restoreOneStep(b.lq, pattern);
+        const target = sys.linearLatent(b.hqLinear).detach();
+        const lLat = zH.sub(target).square().mean();
+        const meta = { wbGains: b.wbGains, cam2rgb: b.cam2rgb };
+        const out = ptp(image, meta);
+        const ref = ptp(b.hqLinear, meta);
+        const lPix = out.sub(ref).square().mean();
+        const lSsim = ssimLoss(out, ref);
+        disposeBatch(b);
+        return { loss: lLat.mul(lat).add(lPix.mul(pix)).add(lSsim.mul(ssimW)), metrics: { latent: lLat, pixel: lPix, one_minus_ssim: lSsim } };
+      };
+      break;
+  }
+  return { model: sys, optimizer: new AdamW(params, { lr: opts.lr, weightDecay: 0 }), loss };
+}
