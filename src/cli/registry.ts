@@ -8,6 +8,7 @@ import { synth } from './commands/synth.js';
 import { trainRvae, trainDiffusion } from './commands/train.js';
 import { restore } from './commands/restore.js';
 import { demo } from './commands/demo.js';
+import { evalCommand } from './commands/eval.js';
 
 /** Every sub-command, in the order `rddm --help` lists them. Each lives in src/cli/commands/NAME.ts. */
-export const commands: Command[] = [doctor, info, decode, synth, model, trainRvae, trainDiffusion, restore, demo, profile];
+export const commands: Command[] = [doctor, info, decode, synth, model, trainRvae, trainDiffusion, restore, evalCommand, demo, profile];

@@ -1,0 +1,68 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, UsageError, type Command } from '../command.js';
+import { init, noGrad, tidy } from '../../index.js';
+import { decodePhoto } from '../../eval/photos.js';
+import { evaluate, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, type RestoreMethod, type EvalRow } from '../../eval/evaluate.js';
+import { ComparisonGrid } from '../../eval/comparison-grid.js';
+import { BAYER_PATTERNS, isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
+import { encodePng } from '../../io/png.js';
+import { writeFileAtomic } from '../../node/atomic-write.js';
+import { loadRddmDir } from '../../node/rddm-weights.js';
+import { defaultWeightsDir } from '../../node/paths.js';
+import type { RddmSystem } from '../../rddm/system.js';
+
+/** RDDM as an evaluation method: the one-step restorer with the batch's pattern adapter. */
+export function rddmMethod(sys: RddmSystem): RestoreMethod {
+  return async (b) =>
+    noGrad(() =>
+      tidy(() => {
+        const r = sys.restoreOneStep(b.lq, b.patterns[0]);
+        return r.image;
+      }),
+    );
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
+  usage: `usage: rddm eval [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical]
+  --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
+  async run(args) {
+    const { flags } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'] });
+    const dir = String(flags.data ?? 'data/photos/eval');
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => /\.(png|tiff?)$/i.test(f)).sort();
+    } catch {
+      throw new Error(`${dir}: cannot read the photo folder (run \`bash scripts/fetch-photos.sh\`, or pass --data DIR)`);
+    }
+    if (!files.length) throw new Error(`${dir}: no PNG or TIFF photos`);
+    const pat = String(flags.patterns ?? 'all');
+    const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
+    for (const p of patterns) if (!isBayerPattern(p)) throw new UsageError(`unknown pattern '${p}'`);
+    const crop = Number(flags.crop ?? 256), seed = Number(flags.seed ?? 7), per = Number(flags['crops-per-image'] ?? 1);
+    if (!Number.isInteger(crop) || crop < 16 || crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
+    const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',');
+    await init();
+    const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
+    const methods: Record<string, RestoreMethod> = {};
+    if (wanted.includes('rddm')) methods.rddm = rddmMethod((await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys);
+    if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
+    if (wanted.includes('classical')) methods.classical = classicalMethod();
+    if (!Object.keys(methods).length) throw new UsageError(`--methods must name some of rddm, bilinear, classical`);
+    const grid = flags.grid ? new ComparisonGrid(8) : undefined;
+    const t0 = performance.now();
+    const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1 });
+    const all = averageOverPatterns(rows);
+    console.log(formatEvalTable([...rows, ...all]));
+    console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    if (flags.json) {
+      const out = { photos: files, crop, seed, rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
+      await writeFileAtomic(String(flags.json), JSON.stringify(out, null, 2) + '\n');
+    }
+    if (grid) await writeFileAtomic(String(flags.grid), await encodePng(grid.render()));
+    return 0;
+  },
+};
