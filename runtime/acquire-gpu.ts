@@ -1,3 +1,5 @@
+import { installPollThrottle } from './poll-throttle.js';
+
 /**
  * Where the `GPU` object comes from: `navigator.gpu` in browsers (and anywhere a caller set it up), Dawn through
  * the `webgpu` npm package in Node. This is the only place that differs between the two.
@@ -30,5 +32,6 @@ export async function acquireGpu(): Promise<GpuSource> {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   const gpu = dawn.create([]);
+  installPollThrottle();
   return { gpu, keepAlive: gpu, origin: 'dawn-node' };
 }

@@ -5,6 +5,7 @@ import { DeviceLostError, GpuError } from './errors.js';
 import { PipelineCache, type Constants } from './pipeline-cache.js';
 import { StagingPool } from './readback.js';
 import { Profiler } from './profiler.js';
+import { awaitGpu } from './poll-throttle.js';
 
 export interface AdapterDescription {
   vendor: string;
@@ -67,6 +68,11 @@ export class GpuDevice {
     void device.lost.then((info) => {
       if (!this.destroyed) this.lostReason = `${info.reason}: ${info.message || 'no message'}`;
     });
+  }
+
+  /** The `GPU` object this device came from (e.g. to hand the same Dawn instance to another WebGPU library). */
+  get gpu(): GPU {
+    return this.source.gpu;
   }
 
   get hasF16(): boolean {
@@ -162,7 +168,7 @@ export class GpuDevice {
     const t1 = prof?.now() ?? 0;
     if (prof) prof.span('submit', t0);
     try {
-      await staging.mapAsync(0x1 /* READ */, 0, alignedBytes);
+      await awaitGpu(staging.mapAsync(0x1 /* READ */, 0, alignedBytes));
       if (prof) prof.span('wait', t1);
     } catch (e) {
       this.assertUsable();
@@ -183,7 +189,7 @@ export class GpuDevice {
   async sync(): Promise<void> {
     this.assertUsable();
     this.batch.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await awaitGpu(this.device.queue.onSubmittedWorkDone());
     await this.batch.checkErrors();
   }
 
