@@ -1,9 +1,11 @@
-import template from '../../shaders/matmul.wgsl';
 import { record } from '../autograd/graph.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { Tensor, contiguousCopy, empty } from '../tensor/tensor.js';
 import { broadcastShapes, numel, shapeStr } from '../tensor/shape.js';
-import { contiguous } from './copy.js';
+import { matmulConfigFor } from './autotune.js';
+import { DEFAULT_GENERAL, engineRecorder, runMatmul, type MatmulConfig, type MatOperand } from './matmul-kernels.js';
 import { expand, reshape, transpose } from './shape-ops.js';
+
+export type { MatmulConfig } from './matmul-kernels.js';
 
 export interface MatmulTiles {
   TM: number;
@@ -12,8 +14,8 @@ export interface MatmulTiles {
   WY: number;
 }
 
-/** Default tile shape; `setMatmulTiles` (the autotuner) may replace it per adapter. */
-let tiles: MatmulTiles = { TM: 4, TN: 4, WX: 8, WY: 8 };
+/** Tiles of the general (any-stride) kernel, which runs small products and whatever the fast kernels cannot. */
+let tiles: MatmulTiles = { TM: DEFAULT_GENERAL.TM, TN: DEFAULT_GENERAL.TN, WX: DEFAULT_GENERAL.WX, WY: DEFAULT_GENERAL.WY };
 export function setMatmulTiles(t: MatmulTiles): void {
   tiles = { ...t };
 }
@@ -21,15 +23,15 @@ export function getMatmulTiles(): MatmulTiles {
   return { ...tiles };
 }
 
-const sources = new Map<string, string>();
-function matmulSource(tm: number, tn: number): string {
-  const key = `${tm}x${tn}`;
-  let s = sources.get(key);
-  if (!s) {
-    s = template.replace('/*TM*/4u', `${tm}u`).replace('/*TN*/4u', `${tn}u`);
-    sources.set(key, s);
-  }
-  return s;
+/**
+ * Below this many multiply-adds (or with fewer than 8 rows or columns) the general kernel runs: the fast kernels
+ * pack their operands first and compute whole 32 x 32 tiles, which costs more than it saves on small products.
+ */
+const SMALL_PRODUCT = 1 << 18;
+
+function chooseConfig(t: Tensor, M: number, N: number, K: number): MatmulConfig {
+  if (M < 8 || N < 8 || M * N * K < SMALL_PRODUCT) return { kernel: 'general', ...tiles };
+  return matmulConfigFor(t.device);
 }
 
 /** One stride that walks all batch dims of a view, or null when they cannot be walked with one stride. */
@@ -47,38 +49,31 @@ function batchStride(t: Tensor, batchRank: number): number | null {
   return stride ?? 0;
 }
 
-/** C = A · B on [batch, M, K] x [batch, K, N] views (any strides) into a new dense [batch, M, N]. No autograd. */
-export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], t: MatmulTiles = tiles): Tensor {
+/**
+ * C = A · B on [batch, M, K] x [batch, K, N] views (any strides) into a new dense [batch, M, N]. No autograd.
+ * `config` forces a kernel (tests, benchmarks, the autotuner); by default small products take the general kernel
+ * and the rest the kernel tuned for this adapter.
+ */
+export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], config?: MatmulConfig): Tensor {
   const r = batchShape.length;
   const [M, K] = [a.shape[r], a.shape[r + 1]];
   const N = b.shape[r + 1];
+  if (b.shape[r] !== K) throw new Error(`matmul: inner dimensions differ: ${shapeStr(a.shape)} · ${shapeStr(b.shape)} (${K} vs ${b.shape[r]})`);
   const batch = numel(batchShape);
   const out = empty([...batchShape, M, N]);
   if (M === 0 || N === 0 || batch === 0) return out;
-  let A = a;
-  let B = b;
-  let abs = batchStride(A, r);
-  if (abs === null) {
-    A = contiguous(a);
-    abs = M * K;
-  }
-  let bbs = batchStride(B, r);
-  if (bbs === null) {
-    B = contiguous(b);
-    bbs = K * N;
-  }
+  // Batch dims that one stride cannot walk (a broadcast over some of them only) are materialised.
+  let abs = batchStride(a, r);
+  const A = abs === null ? contiguousCopy(a) : a;
+  abs ??= M * K;
+  let bbs = batchStride(b, r);
+  const B = bbs === null ? contiguousCopy(b) : b;
+  bbs ??= K * N;
+  const opA: MatOperand = { buffer: A.buffer, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1] };
+  // B goes in transposed, as [batch, N, K]: the same view with its last two strides swapped.
+  const opB: MatOperand = { buffer: B.buffer, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r] };
   const dev = out.device;
-  const u = new Uint32Array([M, N, K, 0, A.offset, abs, A.strides[r], A.strides[r + 1], B.offset, bbs, B.strides[r], B.strides[r + 1]]);
-  if (batch > dev.limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul: batch of ${batch} exceeds the device's dispatch limit`);
-  dev.dispatch({
-    name: 'matmul',
-    pipeline: dev.pipeline('matmul', matmulSource(t.TM, t.TN), { WX: t.WX, WY: t.WY }),
-    buffers: [A.buffer, B.buffer, out.buffer],
-    uniform: u,
-    workgroups: [Math.ceil(N / (t.WX * t.TN)), Math.ceil(M / (t.WY * t.TM)), batch],
-    flops: 2 * batch * M * N * K,
-    bytes: 4 * batch * (M * K + K * N + M * N),
-  });
+  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.buffer, { batch, M, N, K });
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
   return out;

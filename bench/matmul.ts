@@ -1,0 +1,140 @@
+/**
+ * Square fp32 matmul, C = A · B with row-major A and B, against two baselines measured in the same process on
+ * the same adapter: a one-invocation-per-output kernel (shaders/matmul-naive.wgsl) and tfjs-backend-webgpu
+ * (sharing our Dawn instance through navigator.gpu). `rddm` is the public `matmul` op with the autotuned kernel,
+ * so any packing or transposing copy it makes is inside the timing. Every run ends with a GPU sync
+ * (onSubmittedWorkDone); implementations are timed in interleaved rounds and reported by their median.
+ *
+ * Options: --sizes 256,512 --reps N --impls rddm,naive,tfjs-webgpu
+ */
+import naiveSource from '../shaders/matmul-naive.wgsl';
+import { autotuneMatmul, matmul, tensor, type Tensor } from '../src/index.js';
+import { nodeAutotuneStorage } from '../src/node/autotune-store.js';
+import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+
+/** Runs/warm-ups per size: lavapipe needs seconds for one 2048³ product (and a minute for the naive kernel). */
+function repsFor(n: number, impl: string, override?: number): { reps: number; warmup: number } {
+  if (impl === 'naive' && n >= 1024) return { reps: override ? Math.min(override, 2) : 1, warmup: 0 };
+  const reps = override ?? (n <= 512 ? 7 : n <= 1024 ? 5 : 3);
+  return { reps, warmup: n >= 2048 ? 1 : 2 };
+}
+
+function maxRelDiff(x: Float32Array, y: Float32Array): number {
+  let d = 0;
+  let s = 1e-30;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / s;
+}
+
+async function run(ctx: BenchContext): Promise<BenchCase[]> {
+  const { dev, options, log } = ctx;
+  const sizes = String(options.sizes ?? '256,512,1024,2048').split(',').map(Number);
+  const impls = String(options.impls ?? 'rddm,naive,tfjs-webgpu').split(',');
+  const repsOverride = options.reps ? Number(options.reps) : undefined;
+
+  const tune = await autotuneMatmul({ storage: nodeAutotuneStorage() });
+  log(`matmul kernel: ${tune.name} (${tune.source}${tune.elapsedMs !== undefined ? `, tuned in ${tune.elapsedMs} ms` : ''})`);
+  const tfjs = impls.includes('tfjs-webgpu') ? await loadTfjsWebgpu(dev, log) : null;
+  const naive = dev.pipeline('matmul-naive', naiveSource, { WG: 8 });
+
+  const cases: BenchCase[] = [];
+  for (const n of sizes) {
+    const host = [0, 1].map(() => Float32Array.from({ length: n * n }, () => Math.random() * 2 - 1));
+    const [a, b] = host.map((h) => tensor(h, [n, n]));
+    const contenders: Contender[] = [];
+    const outputs: Record<string, () => Promise<Float32Array>> = {};
+    const cleanup: (() => void)[] = [() => a.dispose(), () => b.dispose()];
+    if (impls.includes('rddm')) {
+      let c: Tensor | null = null;
+      contenders.push({
+        name: 'rddm',
+        run: () => {
+          c?.dispose();
+          c = matmul(a, b);
+        },
+        sync: () => dev.sync(),
+      });
+      outputs.rddm = () => c!.data();
+      cleanup.push(() => c?.dispose());
+    }
+    if (impls.includes('naive')) {
+      const out = dev.createBuffer(n * n * 4, 'bench-naive');
+      contenders.push({
+        name: 'naive',
+        run: () =>
+          dev.dispatch({ name: 'matmul-naive', pipeline: naive, buffers: [a.buffer, b.buffer, out], uniform: new Uint32Array([n, n, n, 0]), workgroups: [Math.ceil(n / 8), Math.ceil(n / 8)] }),
+        sync: () => dev.sync(),
+      });
+      outputs.naive = async () => new Float32Array(await dev.read(out, n * n * 4));
+      cleanup.push(() => dev.releaseBuffer(out));
+    }
+    if (tfjs) {
+      const { tf } = tfjs;
+      const [ta, tb] = host.map((h) => tf.tensor2d(h, [n, n]));
+      let c: ReturnType<Tfjs['matMul']> | null = null;
+      contenders.push({
+        name: 'tfjs-webgpu',
+        run: () => {
+          c?.dispose();
+          c = tf.matMul(ta, tb);
+        },
+        sync: tfjs.sync,
+      });
+      outputs['tfjs-webgpu'] = async () => (await c!.data()) as Float32Array;
+      cleanup.push(() => tf.dispose([ta, tb, ...(c ? [c] : [])]));
+    }
+    for (const c of contenders) Object.assign(c, repsFor(n, c.name, repsOverride));
+    log(`${n}³: timing ${contenders.map((c) => c.name).join(', ')} …`);
+    const timings = await timeInterleaved(contenders);
+    // Same inputs everywhere: every result must agree with the first (float rounding only).
+    const results = await Promise.all(contenders.map((c) => outputs[c.name]()));
+    contenders.forEach((c, i) => {
+      const t = timings[i];
+      const diff = i === 0 ? 0 : maxRelDiff(results[i], results[0]);
+      if (!(diff < 1e-4)) throw new Error(`matmul bench: ${c.name} disagrees with ${contenders[0].name} at ${n}³ (max relative difference ${diff})`);
+      cases.push({
+        op: 'matmul',
+        shape: [n, n, n],
+        impl: c.name,
+        ms: t.median,
+        gflops: gflops(2 * n ** 3, t.median),
+        minMs: t.min,
+        reps: t.times.length,
+        workerCpuMs: t.workerCpuMs,
+        gflopsPerCpuS: t.workerCpuMs ? gflops(2 * n ** 3, t.workerCpuMs) : null,
+      });
+    });
+    for (const f of cleanup) f();
+  }
+  return cases;
+}
+
+/** Speed ratios per size, by wall time and by driver CPU time (the second is immune to other load on a CPU adapter). */
+function summary(cases: readonly BenchCase[]): string {
+  const rows: Record<string, unknown>[] = [];
+  for (const n of [...new Set(cases.map((c) => c.shape[0]))]) {
+    const get = (impl: string) => cases.find((c) => c.shape[0] === n && c.impl === impl);
+    const [r, t, nv] = [get('rddm'), get('tfjs-webgpu'), get('naive')];
+    const ratio = (base: BenchCase | undefined, key: 'ms' | 'workerCpuMs') => (r && base && r[key] && base[key] ? (base[key] as number) / (r[key] as number) : undefined);
+    rows.push({
+      size: n,
+      'x tfjs (wall)': ratio(t, 'ms'),
+      'x tfjs (cpu)': ratio(t, 'workerCpuMs'),
+      'x naive (wall)': ratio(nv, 'ms'),
+      'rddm GFLOP/cpu-s': r?.gflopsPerCpuS ?? undefined,
+      'tfjs GFLOP/cpu-s': t?.gflopsPerCpuS ?? undefined,
+    });
+  }
+  return `rddm speed-up (time of the baseline / time of rddm):\n${formatTable(rows)}`;
+}
+
+const family: BenchFamily = {
+  description: 'square fp32 matmul vs a naive kernel and tfjs-backend-webgpu',
+  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS'],
+  run,
+  summary,
+};
+export default family;

@@ -1,0 +1,220 @@
+import generalTemplate from '../../shaders/matmul.wgsl';
+import packSource from '../../shaders/matmul-pack.wgsl';
+import subgroupTemplate from '../../shaders/matmul-subgroup.wgsl';
+import tiledSource from '../../shaders/matmul-tiled.wgsl';
+import type { DispatchSpec, GpuDevice } from '../../runtime/index.js';
+import { workgroups1d } from './dispatch.js';
+
+/**
+ * The matmul kernels on raw buffers, below tensors: src/ops/matmul.ts maps tensor views onto them and
+ * src/ops/autotune.ts times them. Three families:
+ * - `general` (shaders/matmul.wgsl): register-blocked, reads any strides directly; small products and fallback.
+ * - `subgroup` (shaders/matmul-subgroup.wgsl): one 8-lane subgroup per workgroup sharing A by broadcast; the
+ *   fastest kernel on CPU adapters (lavapipe).
+ * - `tiled` (shaders/matmul-tiled.wgsl): shared-memory tiles with vec4 loads; the usual choice on real GPUs.
+ * The last two read operands packed as vec4 rows along K (`packRowsK`); views already laid out that way are used
+ * in place.
+ */
+export interface GeneralConfig {
+  kernel: 'general';
+  /** Rows x columns of C per invocation. */
+  TM: number;
+  TN: number;
+  /** Workgroup size (x along N, y along M). */
+  WX: number;
+  WY: number;
+}
+export interface SubgroupConfig {
+  kernel: 'subgroup';
+  /** A vec4 registers per lane (1..4): the workgroup computes 8·NR rows by 32 columns. */
+  NR: number;
+}
+export interface TiledConfig {
+  kernel: 'tiled';
+  /** Workgroup side: TS x TS invocations computing a 4TS x 4TS tile. */
+  TS: number;
+}
+export type MatmulConfig = GeneralConfig | SubgroupConfig | TiledConfig;
+
+export const DEFAULT_GENERAL: GeneralConfig = { kernel: 'general', TM: 4, TN: 4, WX: 8, WY: 8 };
+
+export function configName(c: MatmulConfig): string {
+  switch (c.kernel) {
+    case 'general':
+      return `general-${c.TM}x${c.TN}-wg${c.WX}x${c.WY}`;
+    case 'subgroup':
+      return `subgroup-${8 * c.NR}x32`;
+    case 'tiled':
+      return `tiled-${4 * c.TS}`;
+  }
+}
+
+function invalidReason(c: MatmulConfig): string | null {
+  const int = (x: unknown, lo: number, hi: number) => Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi;
+  switch (c.kernel) {
+    case 'general':
+      return int(c.TM, 1, 16) && int(c.TN, 1, 16) && int(c.WX, 1, 256) && int(c.WY, 1, 256) ? null : 'TM and TN must be 1..16, WX and WY 1..256';
+    case 'subgroup':
+      return int(c.NR, 1, 4) ? null : 'NR must be 1..4';
+    case 'tiled':
+      return int(c.TS, 1, 32) ? null : 'TS must be 1..32';
+    default:
+      return `unknown kernel '${(c as { kernel: unknown }).kernel}'`;
+  }
+}
+
+/** Why `c` cannot run on `dev` (or is malformed), or null when it can. */
+export function unsupportedReason(dev: GpuDevice, c: MatmulConfig): string | null {
+  const invalid = invalidReason(c);
+  if (invalid) return invalid;
+  const lim = dev.limits;
+  switch (c.kernel) {
+    case 'general':
+      if (c.WX * c.WY > lim.maxComputeInvocationsPerWorkgroup) return `workgroup ${c.WX}x${c.WY} is too large`;
+      return null;
+    case 'subgroup': {
+      if (!dev.hasSubgroups) return "the device has no 'subgroups' feature";
+      // The kernel broadcasts from lanes 0..7 of a workgroup of 8: subgroups must hold at least 8 invocations.
+      const min = (dev.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
+      if (min !== undefined && min < 8) return `subgroups may have only ${min} invocations`;
+      return null;
+    }
+    case 'tiled':
+      if (c.TS * c.TS > lim.maxComputeInvocationsPerWorkgroup) return `workgroup ${c.TS}x${c.TS} is too large`;
+      if (2 * 64 * c.TS * 4 > lim.maxComputeWorkgroupStorageSize) return 'not enough workgroup memory';
+      return null;
+  }
+}
+
+/**
+ * One operand as a [batch, rows, K] view of a buffer: element offset and strides (bs = 0 repeats one matrix for
+ * every batch). A is [batch, M, K]; B is passed transposed, as [batch, N, K] (B's view with its strides swapped).
+ */
+export interface MatOperand {
+  buffer: GPUBuffer;
+  off: number;
+  bs: number;
+  rs: number;
+  cs: number;
+}
+export interface MatDims {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+}
+/** Where kernels go: the engine's batch (`engineRecorder`), or the autotuner's private command buffer. */
+export interface KernelRecorder {
+  dispatch(spec: DispatchSpec): void;
+  /** A scratch buffer for the dispatches being recorded... */
+  scratch(bytes: number): GPUBuffer;
+  /** ...handed back as soon as they are recorded (the recorder keeps it alive until they ran). */
+  release(buf: GPUBuffer): void;
+}
+
+/** Records into the device's open batch; scratch comes from the pool, which reuses a released buffer only after
+ * the batch that uses it was submitted. */
+export function engineRecorder(dev: GpuDevice): KernelRecorder {
+  return {
+    dispatch: (spec) => dev.dispatch(spec),
+    scratch: (bytes) => dev.createBuffer(bytes, 'matmul-scratch'),
+    release: (buf) => dev.releaseBuffer(buf),
+  };
+}
+
+const generalSources = new Map<string, string>();
+const subgroupSources = new Map<string, string>();
+
+function spliced(cache: Map<string, string>, template: string, marks: Record<string, number>): string {
+  const key = Object.entries(marks).join();
+  let s = cache.get(key);
+  if (!s) {
+    s = template;
+    for (const [k, v] of Object.entries(marks)) s = s.replace(new RegExp(`/\\*${k}\\*/\\d+u`), `${v}u`);
+    cache.set(key, s);
+  }
+  return s;
+}
+
+function checkGrid(dev: GpuDevice, dims: MatDims, grid: readonly number[]): void {
+  const max = dev.limits.maxComputeWorkgroupsPerDimension;
+  if (grid.some((g) => g > max)) {
+    throw new Error(
+      `matmul: a [${dims.batch}, ${dims.M}, ${dims.K}] x [${dims.batch}, ${dims.K}, ${dims.N}] product needs a ${grid.join('x')} grid, ` +
+        `past this device's ${max} workgroups per dimension; split the batch or the matrices`,
+    );
+  }
+}
+
+/** C (dense [batch, M, N] in `out`) = A · B with the kernel `cfg`. Temporary buffers go back to the pool. */
+export function runMatmul(dev: GpuDevice, rec: KernelRecorder, config: MatmulConfig, A: MatOperand, Bt: MatOperand, out: GPUBuffer, dims: MatDims): void {
+  const { batch, M, N, K } = dims;
+  // K = 0 gives zeros; the packed kernels would need zero-sized buffers for it.
+  const cfg = K === 0 ? DEFAULT_GENERAL : config;
+  const flops = 2 * batch * M * N * K;
+  const bytes = 4 * batch * (M * K + K * N + M * N);
+  if (cfg.kernel === 'general') {
+    const grid = [Math.ceil(N / (cfg.WX * cfg.TN)), Math.ceil(M / (cfg.WY * cfg.TM)), batch];
+    checkGrid(dev, dims, grid);
+    rec.dispatch({
+      name: 'matmul',
+      pipeline: dev.pipeline('matmul', spliced(generalSources, generalTemplate, { TM: cfg.TM, TN: cfg.TN }), { WX: cfg.WX, WY: cfg.WY }),
+      buffers: [A.buffer, Bt.buffer, out],
+      // The general kernel takes B as [K, N]: its row stride is Bᵀ's column stride.
+      uniform: new Uint32Array([M, N, K, 0, A.off, A.bs, A.rs, A.cs, Bt.off, Bt.bs, Bt.cs, Bt.rs]),
+      workgroups: grid as [number, number, number],
+      flops,
+      bytes,
+    });
+    return;
+  }
+  const [tileM, tileN] = cfg.kernel === 'subgroup' ? [8 * cfg.NR, 32] : [4 * cfg.TS, 4 * cfg.TS];
+  const grid = [Math.ceil(N / tileN), Math.ceil(M / tileM), batch];
+  checkGrid(dev, dims, grid);
+  const a = packRowsK(dev, rec, A, M, K, batch);
+  const b = packRowsK(dev, rec, Bt, N, K, batch);
+  const pipeline =
+    cfg.kernel === 'subgroup'
+      ? dev.pipeline('matmul-subgroup', spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR }))
+      : dev.pipeline('matmul-tiled', tiledSource, { TS: cfg.TS });
+  rec.dispatch({
+    name: `matmul-${cfg.kernel}`,
+    pipeline,
+    buffers: [a.buffer, b.buffer, out],
+    uniform: new Uint32Array([M, N, Math.ceil(K / 4), 0, a.off, a.bs, a.rs, 0, b.off, b.bs, b.rs, 0]),
+    workgroups: grid as [number, number, number],
+    flops,
+    bytes,
+  });
+  if (a.temp) rec.release(a.temp);
+  if (b.temp) rec.release(b.temp);
+}
+
+/** An operand as vec4 rows along K (offsets and strides in vec4 units); `temp` is a buffer to release after use. */
+interface PackedOperand {
+  buffer: GPUBuffer;
+  off: number;
+  bs: number;
+  rs: number;
+  temp: GPUBuffer | null;
+}
+
+/** `x` as vec4 rows along K: in place when it already is (K-contiguous, 16-byte aligned rows), else a packed copy. */
+export function packRowsK(dev: GpuDevice, rec: KernelRecorder, x: MatOperand, rows: number, K: number, batch: number): PackedOperand {
+  if (x.cs === 1 && K % 4 === 0 && x.off % 4 === 0 && x.rs % 4 === 0 && x.bs % 4 === 0) {
+    return { buffer: x.buffer, off: x.off / 4, bs: x.bs / 4, rs: x.rs / 4, temp: null };
+  }
+  const K4 = Math.ceil(K / 4);
+  const nb = x.bs === 0 ? 1 : batch;
+  const total = nb * rows * K4;
+  const buf = rec.scratch(total * 16);
+  rec.dispatch({
+    name: 'matmul-pack',
+    pipeline: dev.pipeline('matmul-pack', packSource, { WG: 64 }),
+    buffers: [x.buffer, buf],
+    uniform: new Uint32Array([rows, K, K4, total, x.off, x.bs, x.rs, x.cs, x.cs !== 1 ? 1 : 0, 0, 0, 0]),
+    workgroups: workgroups1d(dev, total, 64),
+    bytes: 4 * nb * rows * (K + 4 * K4),
+  });
+  return { buffer: buf, off: 0, bs: x.bs === 0 ? 0 : rows * K4, rs: K4, temp: buf };
+}
