@@ -3,7 +3,7 @@ export { Module, Sequential, parameter, isParameter, describeLoadReport, assignI
 export type { LoadReport, StateSource } from './module.js';
 export { Linear, kaimingUniform } from './linear.js';
 export { SiLU, GELU, ReLU } from './activations.js';
-export { Conv2d } from './conv2d.js';
+export { Conv2d, type Size2 } from './conv2d.js';
 export { GroupNorm } from './group-norm.js';
 export { LayerNorm } from './layer-norm.js';
 export { LoRALinear, LoRAConv2d, LoRALayer, LoRAFactor, wrapWithLoRA, setActiveAdapter, loraLayers, isLoRALayer, replaceModule } from './lora.js';

@@ -3,7 +3,7 @@ import { layerNorm } from '../ops/layer-norm.js';
 import { ones, zeros } from '../ops/creation.js';
 import { Module, parameter } from './module.js';
 
-/** nn.LayerNorm as PyTorch: weight (ones) and bias (zeros) over the normalized shape when elementwise-affine. */
+/** torch.nn.LayerNorm: `weight` (ones) and `bias` (zeros) of the normalized shape when elementwise-affine (the default). */
 export class LayerNorm extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
@@ -17,6 +17,7 @@ export class LayerNorm extends Module {
     this.weight = affine ? parameter(ones(this.normalizedShape)) : null;
     this.bias = affine ? parameter(zeros(this.normalizedShape)) : null;
   }
+
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, this.weight ?? undefined, this.bias ?? undefined, this.eps);
   }

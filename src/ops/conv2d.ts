@@ -1,8 +1,12 @@
-import template from '../../shaders/conv2d.wgsl';
-import { record } from '../autograd/graph.js';
-import { Tensor, empty } from '../tensor/tensor.js';
+import { isGradEnabled, noGrad, record } from '../autograd/graph.js';
+import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
-import { contiguous, copyInto } from './copy.js';
+import { tidy } from '../tensor/scope.js';
+import { matmul } from './matmul.js';
+import { conv2dInputGrad, conv2dWeightGrad, biasGrad, denseFrom0 } from './conv2d-backward.js';
+import { packInput, packWeight, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
+import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
+export { setConv2dPath, getConv2dPath, setConv2dTiles, getConv2dTiles, type Conv2dPath, type Conv2dTiles } from './conv2d-plan.js';
 
 export interface Conv2dOptions {
   stride?: number | readonly [number, number];
@@ -13,17 +17,7 @@ export interface Conv2dOptions {
 
 const pair = (v: number | readonly [number, number] | undefined, def: number): [number, number] => (v === undefined ? [def, def] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
-/** Tile shape of the implicit-GEMM kernels (pixels x channels per invocation, workgroup shape). */
-const TILE = { TM: 4, TN: 4, WX: 8, WY: 8 };
-let source: string | null = null;
-const kernelSource = () => (source ??= template.replace('/*TM*/4u', `${TILE.TM}u`).replace('/*TN*/4u', `${TILE.TN}u`));
-
-interface Geometry {
-  N: number; Cin: number; H: number; W: number; Cout: number; KH: number; KW: number; OH: number; OW: number;
-  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number; groups: number;
-}
-
-function geometry(x: Tensor, w: Tensor, opts: Conv2dOptions): Geometry {
+export function conv2dGeometry(x: Tensor, w: Tensor, opts: Conv2dOptions): ConvGeometry {
   if (x.ndim !== 4) throw new Error(`conv2d: input must be [N, C, H, W], got shape ${shapeStr(x.shape)}`);
   if (w.ndim !== 4) throw new Error(`conv2d: weight must be [out, in/groups, kh, kw], got shape ${shapeStr(w.shape)}`);
   const [N, Cin, H, W] = x.shape;
@@ -31,101 +25,118 @@ function geometry(x: Tensor, w: Tensor, opts: Conv2dOptions): Geometry {
   const groups = opts.groups ?? 1;
   const [sh, sw] = pair(opts.stride, 1), [ph, pw] = pair(opts.padding, 0), [dh, dw] = pair(opts.dilation, 1);
   if (!Number.isInteger(groups) || groups < 1 || Cin % groups || Cout % groups) {
-    throw new Error(`conv2d: groups=${groups} must divide both input channels (${Cin}) and output channels (${Cout})`);
+    throw new Error(`conv2d: groups=${groups} must divide both input channels (${Cin}, shape ${shapeStr(x.shape)}) and output channels (${Cout}, weight ${shapeStr(w.shape)})`);
   }
   if (cinG * groups !== Cin) {
-    throw new Error(`conv2d: weight expects ${cinG * groups} input channels but input has ${Cin} (shape ${shapeStr(x.shape)}, weight ${shapeStr(w.shape)})`);
+    throw new Error(
+      `conv2d: weight expects ${cinG * groups} input channels but input has ${Cin} (shape ${shapeStr(x.shape)}, weight ${shapeStr(w.shape)}` +
+        `${groups > 1 ? `, groups=${groups}` : ''}); the weight's second dimension must be input channels / groups`,
+    );
   }
   if ([sh, sw, dh, dw].some((v) => !Number.isInteger(v) || v < 1) || [ph, pw].some((v) => !Number.isInteger(v) || v < 0)) {
     throw new Error(`conv2d: stride and dilation must be positive integers and padding non-negative (got stride ${sh},${sw} padding ${ph},${pw} dilation ${dh},${dw})`);
   }
   const ekh = (KH - 1) * dh + 1, ekw = (KW - 1) * dw + 1;
   if (ekh > H + 2 * ph || ekw > W + 2 * pw) {
-    throw new Error(`conv2d: kernel ${KH}x${KW} (dilation ${dh},${dw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw} (shape ${shapeStr(x.shape)})`);
+    throw new Error(
+      `conv2d: kernel ${KH}x${KW} (dilation ${dh},${dw}, extent ${ekh}x${ekw}) is larger than the padded input ${H + 2 * ph}x${W + 2 * pw} ` +
+        `(shape ${shapeStr(x.shape)}, padding ${ph},${pw}); pad more or use a smaller kernel`,
+    );
   }
   const OH = Math.floor((H + 2 * ph - ekh) / sh) + 1, OW = Math.floor((W + 2 * pw - ekw) / sw) + 1;
   return { N, Cin, H, W, Cout, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups };
 }
 
-function params(g: Geometry, group: number, xOff: number): Uint32Array {
-  const cinG = g.Cin / g.groups, coutG = g.Cout / g.groups;
-  return new Uint32Array([g.N, g.Cin, g.H, g.W, g.Cout, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, cinG, coutG, group * cinG, group * coutG, xOff]);
-}
-
-type Entry = 'forward' | 'backward_data' | 'backward_weight';
-
-function run(entry: Entry, a: Tensor, b: Tensor, out: Tensor, g: Geometry): void {
-  const dev = out.device;
-  const pipeline = dev.pipeline(`conv2d_${entry}`, kernelSource(), { WX: TILE.WX, WY: TILE.WY }, entry);
-  const bm = TILE.WY * TILE.TM, bn = TILE.WX * TILE.TN;
-  const cinG = g.Cin / g.groups, coutG = g.Cout / g.groups;
-  const kk = g.KH * g.KW;
-  for (let grp = 0; grp < g.groups; grp++) {
-    const [m, n, z] =
-      entry === 'forward' ? [g.OH * g.OW, coutG, g.N] : entry === 'backward_data' ? [g.H * g.W, cinG, g.N] : [coutG, cinG * kk, 1];
-    const flops = 2 * g.N * g.OH * g.OW * coutG * cinG * kk;
-    dev.dispatch({
-      name: `conv2d_${entry}`,
-      pipeline,
-      buffers: [a.buffer, b.buffer, out.buffer],
-      uniform: params(g, grp, entry === 'backward_data' ? 0 : a.offset),
-      workgroups: [Math.ceil(n / bn), Math.ceil(m / bm), z],
-      flops,
-      bytes: 4 * (a.size + b.size + out.size),
-    });
+/** Forward convolution (no autograd) into a new NCHW tensor; `x`, `w` dense (any offset), bias optional. */
+export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+  const dev = x.device;
+  assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, dev);
+  const y = empty([g.N, g.Cout, g.OH, g.OW]);
+  if (y.size === 0) return y;
+  const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
+  if (!useIgemm(dev, CoutG)) {
+    const xd = denseFrom0(x), wd = denseFrom0(w);
+    runPortable(dev, 'forward', xd.buffer, 0, wd.buffer, y.buffer, g);
+    if (xd !== x) xd.dispose();
+    if (wd !== w) wd.dispose();
+    if (!b) return y;
+    const bv = b.reshape([1, g.Cout, 1, 1]);
+    const out = y.add(bv);
+    bv.dispose();
+    y.dispose();
+    return out;
   }
+  const Wp = (g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1;
+  const C4 = packedChannels(g.Cin, G);
+  const rowsFor = (rc: number) => (rc - 1) * g.sh + (g.KH - 1) * g.dh + 1;
+  const chunks = planChunks('conv2d', dev, g.N, g.OH, g.OW, G, (rc) => 4 * G * rowsFor(rc) * Wp * C4);
+  const wp = packWeight(dev, { src: w.buffer, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG });
+  const bd = b && !b.isContiguous ? noGrad(() => b.contiguous()) : b;
+  for (const c of chunks) {
+    const Hp = rowsFor(c.rc);
+    const xh = packInput(dev, { src: x.buffer, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1 });
+    runIgemm(dev, {
+      xh, wp, bias: bd ? bd.buffer : null, biasOff: bd ? bd.offset : 0, out: y.buffer, outOff: 0,
+      M: c.rc * g.OW, Wo: g.OW, Hp, Wp, KH: g.KH, KW: g.KW, sy: g.sh, sx: g.sw, dy: g.dh, dx: g.dw,
+      G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc,
+    });
+    dev.releaseBuffer(xh);
+  }
+  dev.releaseBuffer(wp.buffer);
+  if (bd && bd !== b) bd.dispose();
+  return y;
 }
 
 /**
- * 2-D convolution, NCHW at the API and internally (weights [out, in/groups, kh, kw] as PyTorch), as implicit
- * GEMM kernels for the forward and both backward passes: no im2col buffer is ever allocated, so memory is the
- * input, the weight and the output only. Groups run as one dispatch each.
+ * 2-D convolution with PyTorch semantics: x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw], optional bias
+ * [Cout]; stride, padding and dilation as numbers or [h, w] pairs. On adapters with subgroups it runs as an
+ * implicit GEMM over a packed channels-last copy of the input (src/ops/conv2d-kernels.ts has the layouts); the
+ * backward pass computes the input gradient as a convolution of dY (same kernel) and the weight gradient as an
+ * implicit GEMM reducing over output pixels.
  */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  const g = geometry(x, w, opts);
-  if (b && (b.ndim !== 1 || b.shape[0] !== g.Cout)) throw new Error(`conv2d: bias must have shape [${g.Cout}], got ${shapeStr(b.shape)}`);
-  const xd = contiguous(x);
-  const wd = dense0(w);
-  const y = empty([g.N, g.Cout, g.OH, g.OW]);
-  if (y.size > 0) run('forward', xd, wd, y, g);
-  const conv = record(
-    'conv2d',
-    y,
-    [x, w],
-    (grad, [xs, ws]) => {
-      const gd = dense0(grad);
-      let dx: Tensor | null = null;
-      let dw: Tensor | null = null;
-      if (x.requiresGrad) {
-        dx = empty(x.shape);
-        run('backward_data', gd, ws, dx, g);
-      }
-      if (w.requiresGrad) {
-        dw = empty(w.shape);
-        run('backward_weight', xs, gd, dw, g);
-      }
-      if (gd !== grad) gd.dispose();
-      return [dx, dw];
-    },
-    [xd, wd],
-  );
+  const g = conv2dGeometry(x, w, opts);
+  if (b && (b.ndim !== 1 || b.shape[0] !== g.Cout)) throw new Error(`conv2d: bias must have shape [${g.Cout}] (one per output channel), got ${shapeStr(b.shape)}`);
+  if (isMetaMode() || x.isMeta || w.isMeta) return Tensor.meta([g.N, g.Cout, g.OH, g.OW]);
+  assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, x.device);
+  if (isPlainGemm(g) && getConv2dPath() === 'auto') return conv1x1(x, w, b ?? null, g);
+  const xd = x.isContiguous ? x : noGrad(() => x.contiguous());
+  const wd = w.isContiguous ? w : noGrad(() => w.contiguous());
+  const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g));
+  const needsGrad = isGradEnabled() && (x.requiresGrad || w.requiresGrad || Boolean(b?.requiresGrad));
+  const out = needsGrad
+    ? record(
+        'conv2d',
+        y,
+        b ? [x, w, b] : [x, w],
+        (grad, [xs, ws]) => [
+          x.requiresGrad ? conv2dInputGrad(grad, ws, g) : null,
+          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape) : null,
+          b?.requiresGrad ? biasGrad(grad) : null,
+        ],
+        [xd, wd],
+      )
+    : y;
   if (xd !== x) xd.dispose();
   if (wd !== w) wd.dispose();
-  if (!b) return conv;
-  // The bias is an ordinary broadcast add: its gradient (a sum over N, H, W) comes from add's rule.
-  const bv = b.reshape([1, g.Cout, 1, 1]);
-  const out = conv.add(bv);
-  bv.dispose();
-  conv.dispose();
   return out;
 }
 
-/** A dense copy starting at element 0 (the kernels index some operands without an offset). */
-function dense0(t: Tensor): Tensor {
-  if (t.isContiguous && t.offset === 0) return t;
-  const c = empty(t.shape);
-  copyInto(c, t);
-  return c;
+/** A 1x1, stride-1, unpadded, ungrouped convolution is a plain matrix product per sample. */
+function isPlainGemm(g: ConvGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0 && g.groups === 1;
+}
+
+/**
+ * The 1x1 fast path: y[n] = W [Cout, Cin] · x[n] [Cin, H·W] through `matmul` (its autotuned kernel was measured
+ * faster here than the igemm kernel with a 1x1 kernel, and NCHW is already its layout), so autograd comes from
+ * matmul's rule and the bias add's.
+ */
+function conv1x1(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+  return tidy(() => {
+    const y = matmul(w.reshape([g.Cout, g.Cin]), x.reshape([g.N, g.Cin, g.H * g.W])).reshape([g.N, g.Cout, g.OH, g.OW]);
+    return b ? y.add(b.reshape([1, g.Cout, 1, 1])) : y;
+  });
 }
 
 declare module '../tensor/tensor.js' {

@@ -1,19 +1,140 @@
-import type { Tensor } from '../tensor/tensor.js';
-import { shapeStr } from '../tensor/shape.js';
+import source from '../../shaders/layer-norm.wgsl';
+import { noGrad, record } from '../autograd/graph.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import { numel, sameShape, shapeStr } from '../tensor/shape.js';
+import { contiguous } from './copy.js';
+import { reshape, slice } from './shape-ops.js';
+import { sum } from './reduce.js';
 
-/** Layer normalisation over the trailing `normalizedShape` dims, with optional elementwise affine. Composed from engine ops. */
-export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+const WG = 64;
+/** Rows one invocation of the parameter-gradient kernel sums before writing a partial. */
+const ROW_BLOCK = 64;
+
+function rowGrid(dev: Tensor['device'], rows: number): [number, number] {
+  const max = dev.limits.maxComputeWorkgroupsPerDimension;
+  const y = Math.ceil(rows / max);
+  return [Math.ceil(rows / y), y];
+}
+
+function checkArgs(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor): { rows: number; M: number } {
   const k = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - k);
-  if (k === 0 || k > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
-    throw new Error(`layerNorm: normalized shape [${normalizedShape}] does not match the trailing dims of input ${shapeStr(x.shape)}`);
+  if (k === 0 || k > x.ndim || !sameShape(tail, normalizedShape)) {
+    throw new Error(`layerNorm: normalized shape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`);
   }
-  const axes = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-  const mean = x.mean(axes, true);
-  const centered = x.sub(mean);
-  const rstd = centered.square().mean(axes, true).add(eps).rsqrt();
-  let y = centered.mul(rstd);
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && !sameShape(t.shape, normalizedShape)) throw new Error(`layerNorm: ${name} must have the normalized shape ${shapeStr(normalizedShape)}, got ${shapeStr(t.shape)}`);
+  }
+  if (x.dtype !== 'float32') throw new Error(`layerNorm: expected a float32 input, got ${x.dtype}`);
+  const M = numel(normalizedShape);
+  return { rows: M === 0 ? 0 : x.size / M, M };
 }
+
+function constants(weight?: Tensor, bias?: Tensor): Record<string, number> {
+  return { WG, HAS_W: weight ? 1 : 0, HAS_B: bias ? 1 : 0 };
+}
+
+/** Gradients of x, weight and bias from the saved mean and rstd (null where not wanted). */
+function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weight: Tensor | undefined, mean: Tensor, rstd: Tensor, want: readonly boolean[], paramShape: readonly number[]) {
+  const dev = x.device;
+  const xd = contiguous(x);
+  const g = contiguous(gIn);
+  const blocks = Math.ceil(rows / ROW_BLOCK);
+  const u = new Uint32Array([rows, M, xd.offset, g.offset, 0, ROW_BLOCK, 0, 0]);
+  const k = constants(weight);
+  const wb = weight?.buffer ?? xd.buffer;
+  let dx: Tensor | null = null;
+  if (want[0]) {
+    dx = empty(x.shape);
+    dev.dispatch({
+      name: 'layer_norm_backward',
+      pipeline: dev.pipeline('layer_norm_backward', source, k, 'backward'),
+      buffers: [xd.buffer, wb, g.buffer, mean.buffer, rstd.buffer, dx.buffer],
+      uniform: u,
+      workgroups: rowGrid(dev, rows),
+      flops: 10 * rows * M,
+      bytes: 16 * rows * M,
+    });
+  }
+  let dw: Tensor | null = null;
+  let db: Tensor | null = null;
+  if (want[1] || want[2]) {
+    const part = empty([blocks, 2, M]);
+    if (blocks > dev.limits.maxComputeWorkgroupsPerDimension) throw new Error(`layerNorm backward: ${rows} rows are too many for one dispatch`);
+    dev.dispatch({
+      name: 'layer_norm_backward_params',
+      pipeline: dev.pipeline('layer_norm_backward_params', source, k, 'params'),
+      buffers: [xd.buffer, g.buffer, mean.buffer, rstd.buffer, part.buffer],
+      uniform: u,
+      workgroups: [Math.ceil(M / WG), blocks],
+      flops: 4 * rows * M,
+      bytes: 8 * rows * M,
+    });
+    const total = blocks > 1 ? sum(part, 0) : reshape(part, [2, M]);
+    const pick = (i: number): Tensor => {
+      const s = slice(total, 0, i, i + 1);
+      const r = reshape(s, paramShape);
+      const dense = contiguous(r);
+      if (r !== dense) r.dispose();
+      if (s !== r) s.dispose();
+      // reshape of a contiguous slice is a view of `total`'s storage: fine to hand out as the gradient.
+      return dense;
+    };
+    if (want[1]) dw = pick(0);
+    if (want[2]) db = pick(1);
+    total.dispose();
+    part.dispose();
+  }
+  if (xd !== x) xd.dispose();
+  if (g !== gIn) g.dispose();
+  return [dx, dw, db];
+}
+
+/**
+ * LayerNorm over the trailing `normalizedShape` dims (as torch.nn.functional.layer_norm), fused: one dispatch for
+ * the forward (statistics and output) and one or two for the backward.
+ */
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  const { rows, M } = checkArgs(x, normalizedShape, weight, bias);
+  const lead = x.shape.slice(0, x.ndim - normalizedShape.length);
+  const { y, mean, rstd } = noGrad(() => {
+    const out = empty(x.shape);
+    const mean = empty(lead);
+    const rstd = empty(lead);
+    if (rows === 0) return { y: out, mean, rstd };
+    const xd = contiguous(x);
+    const dev = xd.device;
+    const u = new Uint32Array([rows, M, xd.offset, 0, 0, 0, 0, 0]);
+    new Float32Array(u.buffer)[4] = eps;
+    dev.dispatch({
+      name: 'layer_norm',
+      pipeline: dev.pipeline('layer_norm', source, constants(weight, bias), 'forward'),
+      buffers: [xd.buffer, weight?.buffer ?? xd.buffer, bias?.buffer ?? xd.buffer, out.buffer, mean.buffer, rstd.buffer],
+      uniform: u,
+      workgroups: rowGrid(dev, rows),
+      flops: 7 * rows * M,
+      bytes: 12 * rows * M,
+    });
+    if (xd !== x) xd.dispose();
+    return { y: out, mean, rstd };
+  });
+  const out = record(
+    'layerNorm',
+    y,
+    [x, weight ?? null, bias ?? null],
+    (g, [xs, ms, rs, ws]) => layerNormBackward(xs, g, rows, M, weight ? ws : undefined, ms, rs, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], normalizedShape),
+    [x, mean, rstd, ...(weight ? [weight] : [])],
+  );
+  mean.dispose();
+  rstd.dispose();
+  return out;
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    layerNorm(normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps?: number): Tensor;
+  }
+}
+Tensor.prototype.layerNorm = function (this: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps?: number) {
+  return layerNorm(this, normalizedShape, weight, bias, eps);
+};

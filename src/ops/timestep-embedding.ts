@@ -14,15 +14,20 @@ export interface TimestepEmbeddingOptions {
 
 /**
  * Sinusoidal timestep embedding as diffusers' get_timestep_embedding: half = dim/2 frequencies
- * exp(-ln(maxPeriod) · i / (half − shift)), arguments t · freq, output [sin | cos] (or [cos | sin] when flipped);
- * an odd dim is zero-padded. The frequencies are computed on the host in float64, the products on the GPU.
+ * exp(-ln(maxPeriod) · i / (half − shift)), arguments t · freq · scale, output [sin | cos] (or [cos | sin] when
+ * flipped, as SD's UNet does); an odd dim is zero-padded. The frequencies are rounded to float32 at each step
+ * exactly as PyTorch computes them in float32, so the arguments are the same floats as diffusers'; the products
+ * run on the GPU. Arguments are reduced to [0, 2π) before sin/cos, whose builtins are only accurate near zero on
+ * some drivers.
  */
 export function timestepEmbedding(t: Tensor | readonly number[], dim: number, opts: TimestepEmbeddingOptions = {}): Tensor {
   if (!Number.isInteger(dim) || dim < 2) throw new Error(`timestepEmbedding: dim must be an integer >= 2, got ${dim}`);
   const half = Math.floor(dim / 2);
   const shift = opts.downscaleFreqShift ?? 0;
   const maxPeriod = opts.maxPeriod ?? 10000;
-  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(maxPeriod) * i) / (half - shift)));
+  const f32 = Math.fround;
+  const lnP = f32(-Math.log(maxPeriod));
+  const freqs = Array.from({ length: half }, (_, i) => f32(Math.exp(f32(f32(lnP * i) / f32(half - shift)))));
   const ts = t instanceof Tensor ? t : tensor([...t]);
   if (ts.ndim !== 1) throw new Error(`timestepEmbedding: timesteps must be 1-D, got shape [${ts.shape}]`);
   const f = tensor(freqs, [1, half]);

@@ -35,10 +35,11 @@ describe.skipIf(missing !== null)('the engine in a real browser (Chromium, WebGP
         const got = results[name];
         expect(got.length, name).toBe(ref.length);
         let worst = 0;
-        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]));
+        // Relative above 1: values near 200 differ by one float32 step (3e-5) when summation orders differ.
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / Math.max(1, Math.abs(ref[i])));
         diffs[name] = worst;
       }
-      console.log('max |browser - node|:', Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
+      console.log('max |browser - node| / max(1, |node|):', Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
       for (const [name, worst] of Object.entries(diffs)) expect(worst, `${name} differs between Node and the browser by ${worst}`).toBeLessThanOrEqual(1e-5);
     } finally {
       await browser.close();

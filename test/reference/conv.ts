@@ -1,19 +1,23 @@
 import { ref, recordRef, type RefTensor } from './ref-tensor.js';
 
+type Pair = number | readonly [number, number];
+
 export interface ConvRefOptions {
-  stride?: number;
-  padding?: number;
-  dilation?: number;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
   groups?: number;
 }
 
+const hw = (v: Pair | undefined, def: number): [number, number] => (v === undefined ? [def, def] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
 /** conv2d in float64 by its definition (NCHW, weight [out, in/groups, kh, kw]), with its vector-Jacobian product. */
 export function conv2dRef(x: RefTensor, w: RefTensor, b: RefTensor | null, o: ConvRefOptions = {}): RefTensor {
-  const s = o.stride ?? 1, p = o.padding ?? 0, d = o.dilation ?? 1, G = o.groups ?? 1;
+  const [sh, sw] = hw(o.stride, 1), [ph, pw] = hw(o.padding, 0), [dh, dw] = hw(o.dilation, 1), G = o.groups ?? 1;
   const [N, C, H, W] = x.shape;
   const [F, Cg, KH, KW] = w.shape;
-  const OH = Math.floor((H + 2 * p - d * (KH - 1) - 1) / s) + 1;
-  const OW = Math.floor((W + 2 * p - d * (KW - 1) - 1) / s) + 1;
+  const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
+  const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
   const Fg = F / G;
   const xi = (n: number, c: number, y: number, xx: number) => ((n * C + c) * H + y) * W + xx;
   const wi = (f: number, c: number, ky: number, kx: number) => ((f * Cg + c) * KH + ky) * KW + kx;
@@ -28,7 +32,7 @@ export function conv2dRef(x: RefTensor, w: RefTensor, b: RefTensor | null, o: Co
             for (let c = 0; c < Cg; c++)
               for (let ky = 0; ky < KH; ky++)
                 for (let kx = 0; kx < KW; kx++) {
-                  const iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
+                  const iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
                   if (iy < 0 || ix < 0 || iy >= H || ix >= W) continue;
                   fn(yi(n, f, oy, ox), wi(f, c, ky, kx), xi(n, g * Cg + c, iy, ix), f);
                 }

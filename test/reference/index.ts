@@ -5,3 +5,5 @@ export * from './reduce.js';
 export * from './softmax.js';
 export * from './matmul.js';
 export * from './shape.js';
+export * from './conv.js';
+export * from './resample.js';

@@ -1,10 +1,11 @@
-// 2-D convolution (NCHW, PyTorch semantics) as implicit GEMM: the im2col matrix is never stored; each operand
+// Portable 2-D convolution (NCHW, PyTorch semantics) as implicit GEMM, for adapters without subgroups, real GPUs
+// and few channels per group (src/ops/conv2d-plan.ts chooses): the im2col matrix is never stored; each operand
 // element is computed from its (pixel, channel, ky, kx) coordinates as the loop needs it. Three entry points:
 //   forward        y[n, co, p]   = sum_k  x_col[n, p, k] · w[co, k]            (M = pixels, N = out channels)
 //   backward_data  dx[n, ci, q]  = sum_k' g_col[n, q, k'] · w[k', ci]          (M = input pixels, N = in channels)
 //   backward_weight dw[co, k]    = sum_{n,p} g[n, co, p] · x_col[n, p, k]      (M = out channels, N = k)
 // with k = (ci, ky, kx) within the group. Each invocation accumulates a TM x TN block in registers (TM/TN are
-// spliced in by src/ops/conv2d.ts; the workgroup shape is an override), rows and columns interleaved across
+// spliced in by src/ops/conv2d-kernels.ts; the workgroup shape is an override), rows and columns interleaved across
 // invocations so neighbours touch neighbouring addresses. Groups run as separate dispatches (ci0/co0 offsets).
 
 struct Params {

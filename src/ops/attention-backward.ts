@@ -1,0 +1,76 @@
+import portableDq from '../../shaders/attention-backward-dq.wgsl';
+import portableDkv from '../../shaders/attention-backward-dkv.wgsl';
+import subgroupDq from '../../shaders/attention-backward-dq-subgroup.wgsl';
+import subgroupDkv from '../../shaders/attention-backward-dkv-subgroup.wgsl';
+import { Tensor, empty } from '../tensor/tensor.js';
+import { attentionParams, attentionSource, headView, releaseView, useSubgroupKernels, portableWorkgroupSize } from './attention-views.js';
+
+/** Portable kernels: keys (or queries) per block. */
+const BLOCK = 8;
+/** Subgroup kernels: rows per lane (see the note in attention-backward-dq-subgroup.wgsl). */
+const ROWS_PER_LANE = 1;
+
+/**
+ * Gradients of fused attention from the saved inputs, output O and logsumexp (FlashAttention-2 style, no Lq x Lk
+ * matrix): a query-side kernel gives dQ and D = rowsum(dO * O), then a key-side kernel gives dK and dV (skipped
+ * when `wantKV` is false: q alone needs a gradient).
+ */
+export function attentionBackward(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  o: Tensor,
+  lse: Tensor,
+  g: Tensor,
+  scale: number,
+  wantKV = true,
+): { dq: Tensor; dk: Tensor | null; dv: Tensor | null } {
+  const [B, H, Lq, Dk] = q.shape;
+  const [Lk, Dv] = [k.shape[2], v.shape[3]];
+  const dq = empty(q.shape);
+  const dk = wantKV ? empty(k.shape) : null;
+  const dv = wantKV ? empty(v.shape) : null;
+  if (B * H === 0 || Lq === 0) {
+    for (const t of [dk, dv]) t?.device.upload(t.buffer, new Float32Array(t.size));
+    return { dq, dk, dv };
+  }
+  const dd = empty([B, H, Lq]);
+  const views = [headView(q), headView(k), headView(v), headView(g)];
+  const [qv, kv, vv, gv] = views;
+  const uniform = attentionParams(Lq, Lk, H, views, scale, Dk, Dv);
+  const dev = dq.device;
+  const flops = 2 * B * H * Lq * Lk;
+  const sg = useSubgroupKernels(dev);
+  const WG = portableWorkgroupSize(dev);
+  const rows = sg ? 8 * ROWS_PER_LANE : WG;
+  const pipe = (name: string, portable: string, subgroup: string) =>
+    sg
+      ? dev.pipeline(`${name}_subgroup`, attentionSource(subgroup, { DK: Dk, DV: Dv, R: ROWS_PER_LANE }))
+      : dev.pipeline(name, attentionSource(portable, { DK: Dk, DV: Dv, BC: BLOCK }), { WG });
+  dev.dispatch({
+    name: 'attention_backward_dq',
+    pipeline: pipe('attention_backward_dq', portableDq, subgroupDq),
+    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, o.buffer, lse.buffer, gv.t.buffer, dq.buffer, dd.buffer],
+    uniform,
+    workgroups: [Math.ceil(Lq / rows), H, B],
+    flops: flops * (2 * Dk + Dv),
+    bytes: 4 * B * H * (Lq * (2 * Dk + 2 * Dv + 2) + Lk * (Dk + Dv)),
+  });
+  if (dk && dv) {
+    dev.dispatch({
+      name: 'attention_backward_dkv',
+      pipeline: pipe('attention_backward_dkv', portableDkv, subgroupDkv),
+      buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, lse.buffer, gv.t.buffer, dd.buffer, dk.buffer, dv.buffer],
+      uniform,
+      workgroups: [Math.ceil(Lk / rows), H, B],
+      flops: flops * (2 * Dk + 2 * Dv),
+      bytes: 4 * B * H * (Lq * (Dk + Dv + 2) + Lk * 2 * (Dk + Dv)),
+    });
+  }
+  releaseView(qv, q);
+  releaseView(kv, k);
+  releaseView(vv, v);
+  releaseView(gv, g);
+  dd.dispose();
+  return { dq, dk, dv };
+}

@@ -1,0 +1,142 @@
+import portableForward from '../../shaders/attention-forward.wgsl';
+import subgroupForward from '../../shaders/attention-forward-subgroup.wgsl';
+import { noGrad, record } from '../autograd/graph.js';
+import { Tensor, empty } from '../tensor/tensor.js';
+import { shapeStr } from '../tensor/shape.js';
+import { softmax } from './softmax.js';
+import { concat, slice, transpose } from './shape-ops.js';
+import { attentionBackward } from './attention-backward.js';
+import {
+  MAX_HEAD_DIM,
+  attentionParams,
+  attentionShapes,
+  attentionSource,
+  headView,
+  releaseView,
+  useSubgroupKernels,
+  portableWorkgroupSize,
+} from './attention-views.js';
+
+export { MAX_HEAD_DIM, setAttentionKernel, type AttentionKernel } from './attention-views.js';
+
+export interface AttentionOptions {
+  /** Multiplier of the scores before softmax; default 1/sqrt(headDim of q). */
+  scale?: number;
+}
+
+/** Portable kernel: keys per block of the online softmax (one rescale of the accumulator per block). */
+const BLOCK_KEYS = 8;
+/** Subgroup kernel: query rows per lane (each loaded k/v element then feeds 8·R queries; 8 spills registers). */
+const ROWS_PER_LANE = 4;
+
+/** The fused forward: returns O [B,H,Lq,Dv] and the per-row logsumexp [B,H,Lq]. No autograd. */
+export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: number): { out: Tensor; lse: Tensor } {
+  const { B, H, Lq, Lk, Dk, Dv } = attentionShapes('scaledDotProductAttention', q, k, v);
+  if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) throw new Error(`attentionForwardRaw: head dimensions above ${MAX_HEAD_DIM} are not fused (got ${Dk}, ${Dv})`);
+  const out = empty([B, H, Lq, Dv]);
+  const lse = empty([B, H, Lq]);
+  if (B * H * Lq === 0) return { out, lse };
+  const [qv, kv, vv] = [headView(q), headView(k), headView(v)];
+  const dev = out.device;
+  const sg = useSubgroupKernels(dev);
+  const WG = portableWorkgroupSize(dev);
+  const rowsPerGroup = sg ? 8 * ROWS_PER_LANE : WG;
+  dev.dispatch({
+    name: 'attention_forward',
+    pipeline: sg
+      ? dev.pipeline('attention_forward_subgroup', attentionSource(subgroupForward, { DK: Dk, DV: Dv, R: ROWS_PER_LANE }))
+      : dev.pipeline('attention_forward', attentionSource(portableForward, { DK: Dk, DV: Dv, BC: BLOCK_KEYS }), { WG }),
+    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, out.buffer, lse.buffer],
+    uniform: attentionParams(Lq, Lk, H, [qv, kv, vv], scale, Dk, Dv),
+    workgroups: [Math.ceil(Lq / rowsPerGroup), H, B],
+    flops: 2 * B * H * Lq * Lk * (Dk + Dv),
+    bytes: 4 * B * H * (Lq * (Dk + Dv + 1) + Lk * (Dk + Dv)),
+  });
+  releaseView(qv, q);
+  releaseView(kv, k);
+  releaseView(vv, v);
+  return { out, lse };
+}
+
+/**
+ * softmax(scale · q kᵀ) · v on [batch, heads, length, headDim] tensors, fused: the Lq x Lk score matrix is never
+ * stored (memory grows with the length, not its square), so it also runs where that matrix would not fit a
+ * storage binding. k and v may be longer or shorter than q (cross-attention); v's head dimension may differ from
+ * q/k's. q, k, v may be strided views with a dense last axis (e.g. [B, L, H, D] transposed) without a copy.
+ * Backward (FlashAttention-2 style) recomputes the probabilities blockwise from the saved logsumexp.
+ * Heads wider than MAX_HEAD_DIM (the VAE's single 512-wide head) take `attentionChunked` instead.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const { Dk, Dv } = attentionShapes('scaledDotProductAttention', q, k, v);
+  const scale = opts.scale ?? 1 / Math.sqrt(Dk);
+  if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) return attentionChunked(q, k, v, scale);
+  const { out, lse } = noGrad(() => attentionForwardRaw(q, k, v, scale));
+  const y = record(
+    'scaledDotProductAttention',
+    out,
+    [q, k, v],
+    (g, [qs, ks, vs, os, ls]) => {
+      // dQ's kernel also computes D = rowsum(dO * O), which dK/dV need: it always runs.
+      const { dq, dk, dv } = attentionBackward(qs, ks, vs, os, ls, g, scale, k.requiresGrad || v.requiresGrad);
+      const keep = [q.requiresGrad, k.requiresGrad, v.requiresGrad];
+      [dq, dk, dv].forEach((t, i) => !keep[i] && t?.dispose());
+      return [keep[0] ? dq : null, keep[1] ? dk : null, keep[2] ? dv : null];
+    },
+    [q, k, v, out, lse],
+  );
+  lse.dispose(); // the tape holds its own reference when it needs one
+  return y;
+}
+
+/** Bytes of scores one chunk of `attentionChunked` may hold. */
+const CHUNK_SCORE_BYTES = 64 << 20;
+
+/**
+ * Attention for heads too wide for the fused kernels: the composite over chunks of queries, so each chunk's
+ * [B, H, chunk, Lk] score matrix stays within CHUNK_SCORE_BYTES (and the storage binding limit) at any length.
+ * Memory grows with the chunk, not Lq·Lk; autograd runs through the composite's ops.
+ */
+export function attentionChunked(q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  const { B, H, Lq, Lk } = attentionShapes('attentionChunked', q, k, v);
+  const budget = Math.min(CHUNK_SCORE_BYTES, q.device.limits.maxStorageBufferBindingSize);
+  const rows = Math.max(1, Math.floor(budget / (4 * Math.max(1, B * H * Lk))));
+  if (rows >= Lq) return attentionComposite(q, k, v, { scale });
+  const parts: Tensor[] = [];
+  for (let i = 0; i < Lq; i += rows) {
+    const qi = slice(q, 2, i, i + rows);
+    parts.push(attentionComposite(qi, k, v, { scale }));
+    qi.dispose();
+  }
+  const out = concat(parts, 2);
+  for (const p of parts) p.dispose();
+  return out;
+}
+
+/** The unfused reference: matmul, softmax, matmul (stores the full score matrix). For tests and benchmarks. */
+export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  attentionShapesLoose('attentionComposite', q, k, v);
+  const scale = opts.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]);
+  const kt = transpose(k, -2, -1);
+  const s = q.matmul(kt);
+  const ss = s.mul(scale);
+  const pr = softmax(ss, -1);
+  const y = pr.matmul(v);
+  for (const t of [kt, s, ss, pr]) t.dispose();
+  return y;
+}
+
+function attentionShapesLoose(op: string, q: Tensor, k: Tensor, v: Tensor): void {
+  const all = `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`;
+  if (q.shape[q.ndim - 1] !== k.shape[k.ndim - 1]) throw new Error(`${op}: head dimension of k (${k.shape[k.ndim - 1]}) differs from q's (${q.shape[q.ndim - 1]}); got ${all}`);
+  if (k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]) throw new Error(`${op}: k and v must have the same length; got ${all}`);
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    /** Fused attention with this tensor as q; see scaledDotProductAttention. */
+    scaledDotProductAttention(k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor;
+  }
+}
+Tensor.prototype.scaledDotProductAttention = function (this: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions) {
+  return scaledDotProductAttention(this, k, v, opts);
+};

@@ -1,0 +1,115 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { init, randn, tidy, noGrad, manualSeed } from '../../src/index.js';
+import { NoiseSchedule } from '../../src/rddm/schedule.js';
+import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../src/rddm/system.js';
+import { ddimSample } from '../../src/rddm/samplers.js';
+import { tileStarts, binRaw, normalizeMosaic } from '../../src/rddm/restore.js';
+import { saveRddm, loadRddm } from '../../src/rddm/weights.js';
+import { memorySource, concatBytes } from '../../src/io/safetensors.js';
+import type { RawImage } from '../../src/raw/raw-image.js';
+
+beforeAll(async () => {
+  await init();
+});
+
+describe('noise schedule', () => {
+  it("is SD's scaled-linear schedule (betas 0.00085 → 0.012 linear in sqrt)", () => {
+    const s = new NoiseSchedule();
+    // Independent float64 computation of the published definition.
+    let prod = 1;
+    for (let t = 0; t < 1000; t++) {
+      const b = (Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * t) / 999) ** 2;
+      prod *= 1 - b;
+      expect(s.betas[t]).toBeCloseTo(b, 12);
+    }
+    expect(s.alphaBar(999)).toBeCloseTo(prod, 12);
+    // SD 2.1's scheduler has alphas_cumprod[999] ≈ 0.00466.
+    expect(s.alphaBar(999)).toBeGreaterThan(0.0046);
+    expect(s.alphaBar(999)).toBeLessThan(0.0047);
+    expect(s.timesteps(4, 999)).toEqual([999, 749, 500, 250]);
+    expect(() => s.alphaBar(1000)).toThrow(/outside/);
+  });
+});
+
+describe('RDDM system', () => {
+  it('one-step restoration equals the formula (z_L - sqrt(1-ab) eps) / sqrt(ab), decoded', async () => {
+    manualSeed(3);
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 400, latentScale: 0.8 });
+    sys.applyLora();
+    const lq = randn([1, 1, 16, 16], { seed: 5, mean: 0.4, std: 0.1 });
+    const out = noGrad(() => sys.restoreOneStep(lq, 'GBRG'));
+    const ab = sys.schedule.alphaBar(400);
+    const [zL, manualZH, manualImage] = noGrad(() =>
+      tidy(() => {
+        const z = sys.raw_encoder.forward(lq, 'GBRG').mul(0.8);
+        const eps = sys.unet.forward(z, 400, sys.context.forward(1));
+        const zH = z.sub(eps.mul(Math.sqrt(1 - ab))).div(Math.sqrt(ab));
+        return [z, zH, sys.vae.decode(zH.mul(1 / 0.8))];
+      }),
+    );
+    const close = async (a: typeof zL, b: typeof zL) => {
+      const [x, y] = [await a.data(), await b.data()];
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]) / (1 + Math.abs(y[i])));
+      return worst;
+    };
+    expect(out.image.shape).toEqual([1, 3, 16, 16]);
+    expect(await close(out.zL, zL)).toBeLessThan(1e-5);
+    expect(await close(out.zH, manualZH)).toBeLessThan(1e-4);
+    expect(await close(out.image, manualImage)).toBeLessThan(1e-4);
+  });
+
+  it('DDIM with a perfect noise predictor recovers the clean latent exactly', async () => {
+    const s = new NoiseSchedule();
+    const z0 = randn([1, 2, 4, 4], { seed: 9 });
+    const eps = randn([1, 2, 4, 4], { seed: 10 });
+    const t0 = 600;
+    const zt = noGrad(() => z0.mul(Math.sqrt(s.alphaBar(t0))).add(eps.mul(Math.sqrt(1 - s.alphaBar(t0)))));
+    // The true ε of a deterministic trajectory is constant along it.
+    const out = noGrad(() => ddimSample(s, () => eps.clone(), zt, s.timesteps(5, t0)));
+    const [a, b] = [await out.data(), await z0.data()];
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+  });
+
+  it('weights round-trip through save/load with sha256 checks, and a changed file is refused', async () => {
+    manualSeed(4);
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG });
+    sys.applyLora();
+    const files = new Map<string, Uint8Array>();
+    const manifest = await saveRddm(sys, async (name, chunks) => void files.set(name, concatBytes(chunks)));
+    expect(Object.keys(manifest.files).sort()).toEqual(['context.safetensors', 'raw_encoder.safetensors', 'raw_encoder_lora.safetensors', 'unet.safetensors', 'unet_lora.safetensors', 'vae.safetensors']);
+    const open = async (name: string) => memorySource(files.get(name)!, name);
+    const text = async (name: string) => new TextDecoder().decode(files.get(name)!);
+    const { sys: loaded } = await loadRddm(open, text, 'mem');
+    const a = await sys.unet.conv_in.namedParameters()[0][1].data();
+    const b = await loaded.unet.conv_in.namedParameters()[0][1].data();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    const bad = files.get('vae.safetensors')!.slice();
+    bad[bad.length - 1] ^= 1;
+    files.set('vae.safetensors', bad);
+    await expect(loadRddm(open, text, 'mem')).rejects.toThrow(/vae\.safetensors: sha256 .* does not match the manifest/);
+  });
+});
+
+describe('restore helpers', () => {
+  it('tiles cover the image with aligned starts and the requested overlap', () => {
+    for (const [n, tile, ov, al] of [[100, 32, 8, 8], [256, 256, 32, 8], [1000, 512, 64, 16], [37, 16, 4, 2]] as const) {
+      const s = tileStarts(n - (n % al), tile, ov, al);
+      expect(s[0]).toBe(0);
+      for (const x of s) expect(x % al).toBe(0);
+      expect(s[s.length - 1] + Math.min(tile, n - (n % al))).toBeGreaterThanOrEqual(n - (n % al));
+    }
+  });
+
+  it('binning keeps the CFA pattern: each site averages same-colour sites', () => {
+    const w = 8, h = 4;
+    const mosaic = Uint16Array.from({ length: w * h }, (_, i) => 100 * ((Math.floor(i / w) & 1) * 2 + (i & 1)) + (i % 7));
+    const raw = { width: w, height: h, mosaic, cfaPattern: 'GRBG', blackLevel: [0, 0, 0, 0], whiteLevel: 1000 } as unknown as RawImage;
+    const b = binRaw(raw, 2);
+    expect([b.width, b.height]).toEqual([4, 2]);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) expect(Math.floor(b.mosaic[y * 4 + x] / 100)).toBe((y & 1) * 2 + (x & 1));
+    const n = normalizeMosaic({ ...raw, blackLevel: [10, 20, 30, 40] } as RawImage);
+    expect(n[0]).toBeCloseTo((mosaic[0] - 10) / 990, 6);
+    expect(n[w + 1]).toBeCloseTo((mosaic[w + 1] - 40) / 960, 6);
+  });
+});
