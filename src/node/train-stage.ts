@@ -24,6 +24,8 @@ export interface StageRun {
   crop: number;
   lr: number;
   config?: Partial<RddmConfig>;
+  /** One-step restoration timestep T (kept in the weights' config). */
+  timestep?: number;
   log?: (line: string) => void;
 }
 
@@ -56,6 +58,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
   const log = r.log ?? ((l: string) => console.error(l));
   manualSeed(r.seed);
   const sys = r.initDir ? (await loadRddmDir(r.initDir)).sys : new RddmSystem({ ...DEFAULT_RDDM_CONFIG, ...r.config });
+  if (r.timestep !== undefined) (sys.config as RddmConfig).timestep = r.timestep;
   sys.nameParameters();
   sys.train();
   if (r.stage === 'rvae2') {

@@ -25,10 +25,11 @@ const COMMON = `  --steps N        training steps (default per stage)
   --init DIR       start from these weights (a previous stage's --out)
   --out DIR        write the resulting weights here (default <run>/weights)
   --seed N         seed of everything (default 1)
-  --batch N --crop N --lr X`;
+  --batch N --crop N --lr X
+  --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)`;
 
 async function runFromArgs(stage: Stage, args: string[], extra: string[] = []): Promise<number> {
-  const { flags } = parseArgs(args, { boolean: ['resume'], string: ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', ...extra] });
+  const { flags } = parseArgs(args, { boolean: ['resume'], string: ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', ...extra] });
   const d = STAGE_DEFAULTS[stage];
   const num = (k: string, def: number) => {
     if (flags[k] === undefined) return def;
@@ -50,6 +51,7 @@ async function runFromArgs(stage: Stage, args: string[], extra: string[] = []): 
     batch: Math.round(num('batch', d.batch)),
     crop: Math.round(num('crop', d.crop)),
     lr: num('lr', d.lr),
+    timestep: flags.timestep !== undefined ? Math.round(num('timestep', 999)) : undefined,
   });
   return 0;
 }
