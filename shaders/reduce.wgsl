@@ -65,3 +65,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (lid.x == 0u) { out[g] = part[0]; }
 }
+
+// Short rows (a batch of 2 summed away, per-channel bias gradients of small images): one invocation per row.
+// A workgroup of WG invocations on a row of 2 elements would leave 62 of 64 idle, and there can be 10⁴+ rows.
+@compute @workgroup_size(WG)
+fn per_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  let base = p.offset + row * p.inner;
+  var acc = identity();
+  var saw_nan = false;
+  for (var j = 0u; j < p.inner; j++) {
+    let v = x[base + j];
+    if (is_nan(v)) { saw_nan = true; }
+    acc = combine(acc, v);
+  }
+  var nan_bits = 0x7fc00000u;
+  if (saw_nan) { acc = bitcast<f32>(nan_bits); }
+  out[row] = acc;
+}

@@ -3,6 +3,7 @@ import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { normAxes, numel, shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
+import { workgroups1d } from './dispatch.js';
 import { permute, reshape, expand } from './shape-ops.js';
 
 type ReduceOp = 'sum' | 'max' | 'min';
@@ -12,8 +13,24 @@ const WG = 64;
 const CHUNK_TARGET = 4096;
 
 /** Reduces a dense [rows, inner] tensor to [rows] with as many passes as long rows need. */
+/** Rows this short get one invocation each instead of a workgroup each. */
+const SHORT_ROW = 64;
+
 function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tensor {
   const dev = x.device;
+  if (inner <= SHORT_ROW && rows >= WG) {
+    const out = empty([rows]);
+    dev.dispatch({
+      name: `reduce_${op}`,
+      pipeline: dev.pipeline(`reduce_${op}_rows`, source, { WG, OP: OP_CODE[op] }, 'per_row'),
+      buffers: [x.buffer, out.buffer],
+      uniform: new Uint32Array([rows, inner, 1, x.offset]),
+      workgroups: workgroups1d(dev, rows, WG),
+      bytes: 4 * (rows * inner + rows),
+      flops: rows * inner,
+    });
+    return out;
+  }
   let src = x;
   let srcOffset = x.offset;
   let n = inner;

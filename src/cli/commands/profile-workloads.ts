@@ -1,4 +1,9 @@
-import { randn, tidy } from '../../index.js';
+import { randn, rand, tidy, noGrad, manualSeed } from '../../index.js';
+import { UNet2DConditionModel } from '../../models/unet.js';
+import { getModelConfig, type UNetConfig } from '../../models/configs.js';
+import { NullTextContext } from '../../models/text-context.js';
+import { AdamW } from '../../optim/adamw.js';
+import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../rddm/system.js';
 
 export interface WorkloadOptions {
   size?: number;
@@ -21,6 +26,43 @@ export const profileWorkloads: Record<string, Workload> = {
         const c = tidy(() => a.matmul(b));
         await c.data();
         c.dispose();
+      };
+    },
+  },
+  /** One ε-prediction training step of a UNet config (default tiny-unet) on a batch of 2 latents. */
+  'train-step': {
+    async prepare(opts) {
+      manualSeed(1);
+      const cfg = getModelConfig(opts.config ?? 'tiny-unet') as UNetConfig;
+      if (cfg.kind !== 'unet') throw new Error(`--config ${opts.config} is not a UNet config`);
+      const unet = new UNet2DConditionModel(cfg);
+      const ctx = new NullTextContext(cfg);
+      const opt = new AdamW([...unet.parameters(), ...ctx.parameters()], { lr: 1e-4 });
+      const s = opts.size ?? 16;
+      const z = randn([2, cfg.inChannels, s, s], { seed: 2 });
+      const eps = randn([2, cfg.inChannels, s, s], { seed: 3 });
+      return async () => {
+        const loss = tidy(() => unet.forward(z.add(eps.mul(0.5)), 500, ctx.forward(2)).sub(eps).square().mean());
+        opt.zeroGrad();
+        await loss.backward();
+        opt.step();
+        await loss.item();
+        loss.dispose();
+      };
+    },
+  },
+  /** One-step RDDM restoration of a random size×size mosaic with the tiny configs (random weights). */
+  restore: {
+    async prepare(opts) {
+      manualSeed(1);
+      const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 250 });
+      sys.applyLora();
+      const s = opts.size ?? 256;
+      const m = rand([1, 1, s, s], { seed: 4 });
+      return async () => {
+        const out = noGrad(() => sys.restoreOneStep(m, 'RGGB'));
+        await out.image.data();
+        for (const t of [out.zL, out.zH, out.image]) t.dispose();
       };
     },
   },
