@@ -16,6 +16,13 @@ export interface RestoreOptions {
   tile?: number;
   overlap?: number;
   seed?: number;
+  /**
+   * Digital gain applied to the mosaic before the model and removed after it, so that dark real captures land in
+   * the brightness range the model was trained on (synthetic pairs from sRGB photos average ~0.2 linear).
+   * 'auto' (default) scales the mean to `autoTarget`, with the gain clamped to [1, 16]; a number fixes it.
+   */
+  gain?: 'auto' | number;
+  autoTarget?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,7 +83,7 @@ function ramp(i: number, n: number, r: number, atStart: boolean, atEnd: boolean)
  * Restores a RAW image to a camera-linear RGB image (planar [3, H', W'] with H', W' the size cropped to a multiple
  * of the model's alignment), tile by tile so memory stays bounded for full-resolution photos.
  */
-export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOptions = {}): Promise<{ linear: Float32Array; width: number; height: number; pattern: BayerPattern }> {
+export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOptions = {}): Promise<{ linear: Float32Array; width: number; height: number; pattern: BayerPattern; gain: number }> {
   const align = 2 * sys.vae.downscale;
   const H = raw.height - (raw.height % align);
   const W = raw.width - (raw.width % align);
@@ -87,6 +94,15 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   const th = Math.min(tile, H), tw = Math.min(tile, W);
   const ys = tileStarts(H, th, overlap, align), xs = tileStarts(W, tw, overlap, align);
   const full = normalizeMosaic(raw);
+  let gain = typeof opts.gain === 'number' ? opts.gain : 1;
+  if (opts.gain === undefined || opts.gain === 'auto') {
+    let sum = 0;
+    for (const v of full) sum += v;
+    const mean = sum / full.length;
+    gain = mean > 0 ? Math.min(16, Math.max(1, (opts.autoTarget ?? 0.2) / mean)) : 1;
+  }
+  if (!(gain > 0)) throw new Error(`restore: gain must be positive, got ${gain}`);
+  if (gain !== 1) for (let i = 0; i < full.length; i++) full[i] *= gain;
   const acc = new Float32Array(3 * H * W);
   const wsum = new Float32Array(H * W);
   const steps = opts.steps ?? 1;
@@ -129,6 +145,6 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       opts.onProgress?.(++done, total);
     }
   }
-  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i];
-  return { linear: acc, width: W, height: H, pattern: raw.cfaPattern };
+  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i] * gain;
+  return { linear: acc, width: W, height: H, pattern: raw.cfaPattern, gain };
 }

@@ -1,0 +1,51 @@
+// Restoring the real Canon CR2 (binned 8x for speed) with the shipped weights: a finite, plausibly exposed,
+// plausibly white-balanced image, compared with dcraw's own camera-white-balanced rendering.
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../../src/index.js';
+import { readRaw } from '../../src/raw/read-raw.js';
+import { binRaw, restoreRaw } from '../../src/rddm/restore.js';
+import { linearToSrgb8 } from '../../src/rddm/render.js';
+import { loadRddmDir } from '../../src/node/rddm-weights.js';
+import { defaultWeightsDir } from '../../src/node/paths.js';
+import { hasTool, runTool, testRawPath } from '../helpers/test-raw.js';
+
+const cr2 = testRawPath();
+const weights = defaultWeightsDir();
+const missing = !cr2 ? 'the Canon CR2 (bash scripts/fetch-test-raw.sh)' : !existsSync(`${weights}/manifest.json`) ? `shipped weights in ${weights}` : !hasTool('dcraw') ? 'dcraw' : null;
+if (missing) console.warn(`CR2 restoration test skipped: needs ${missing}`);
+
+/** Mean R, G, B of an interleaved 8-bit image. */
+function means(px: Uint8Array | Uint16Array, scale: number): [number, number, number] {
+  const s = [0, 0, 0];
+  for (let i = 0; i < px.length; i++) s[i % 3] += px[i] / scale;
+  const n = px.length / 3;
+  return [s[0] / n, s[1] / n, s[2] / n];
+}
+
+describe.skipIf(missing !== null)('restoring the real Canon EOS 30D CR2', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('is finite, exposed like dcraw -w, and white-balanced like it (channel ratios)', async () => {
+    const { sys } = await loadRddmDir(weights);
+    const raw = binRaw(readRaw(new Uint8Array(readFileSync(cr2!)), cr2!), 8);
+    const res = await restoreRaw(sys, raw, { tile: 256 });
+    expect(res.linear.every(Number.isFinite)).toBe(true);
+    const ours = means(await linearToSrgb8(res.linear, res.width, res.height, { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb }), 255);
+    // dcraw -w: camera white balance, -W: no auto-brightening, -h: half size, -c: PPM to stdout (8-bit, BT.709 gamma).
+    const ppm = runTool('dcraw', ['-w', '-W', '-h', '-c', cr2!]);
+    const header = ppm.toString('latin1', 0, 40).split(/\s+/);
+    const [w, h, maxv] = [Number(header[1]), Number(header[2]), Number(header[3])];
+    const start = ppm.length - w * h * 3 * (maxv > 255 ? 2 : 1);
+    const ref = means(new Uint8Array(ppm.buffer, ppm.byteOffset + start, w * h * 3), 255);
+    const lum = (m: number[]) => (m[0] + m[1] + m[2]) / 3;
+    console.log(`gain ${res.gain.toFixed(2)}; mean sRGB ours [${ours.map((v) => v.toFixed(3))}] vs dcraw -w -W [${ref.map((v) => v.toFixed(3))}]`);
+    // Exposure: the tone curves differ (PTP's smoothstep + 2.2 vs dcraw's BT.709), so a factor of 1.6 either way.
+    expect(lum(ours) / lum(ref)).toBeGreaterThan(1 / 1.6);
+    expect(lum(ours) / lum(ref)).toBeLessThan(1.6);
+    // White balance: R/G and B/G of the means within 25%.
+    for (const c of [0, 2]) expect(Math.abs(Math.log(ours[c] / ours[1] / (ref[c] / ref[1])))).toBeLessThan(Math.log(1.25));
+  }, 300_000);
+});
