@@ -14,6 +14,7 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     // One GPU device per worker process; lavapipe already uses every core, so two workers are plenty.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
