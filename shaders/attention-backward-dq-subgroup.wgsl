@@ -1,4 +1,3 @@
-enable subgroups;
 // Attention backward, query side, for 8-lane CPU subgroups (see attention-forward-subgroup.wgsl for why loads
 // are shared through subgroupBroadcast). A workgroup is one subgroup owning 8·R query rows; per block of 8 keys,
 // lane i loads key j0+i's k and v rows and every lane reads them by broadcast. It recomputes the probabilities
@@ -35,48 +34,10 @@ const DK4: u32 = (DK + 3u) / 4u;
 const DV4: u32 = (DV + 3u) / 4u;
 const LOG2E: f32 = 1.4426950408889634;
 
-// Four consecutive elements of a row of length d; lanes past d read 0 (the address is clamped into the row, and
-// with d a multiple of 4 the selects fold away).
-fn load_q(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(q[base + c], select(0.0, q[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, q[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, q[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn load_k(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(k[base + c], select(0.0, k[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, k[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, k[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn load_v(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(v[base + c], select(0.0, v[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, v[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, v[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
 fn load_o(base: u32, c4: u32, d: u32) -> vec4<f32> {
   let c = c4 * 4u;
   return vec4(o[base + c], select(0.0, o[base + min(c + 1u, d - 1u)], c + 1u < d),
               select(0.0, o[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, o[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn load_go(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(go[base + c], select(0.0, go[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, go[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, go[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn bcast8(x: vec4<f32>) -> array<vec4<f32>, 8> {
-  return array(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u),
-               subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
-}
-fn bcast8s(x: f32) -> array<vec4<f32>, 2> {
-  return array(vec4(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u)),
-               vec4(subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u)));
-}
-// x · each of the 8 broadcast rows, as two vec4 (rows 0..3, 4..7).
-fn dots8(x: vec4<f32>, b: array<vec4<f32>, 8>) -> array<vec4<f32>, 2> {
-  return array(vec4(dot(x, b[0]), dot(x, b[1]), dot(x, b[2]), dot(x, b[3])), vec4(dot(x, b[4]), dot(x, b[5]), dot(x, b[6]), dot(x, b[7])));
-}
-// Σ_i w_i · b_i over the 8 broadcast rows.
-fn wsum8(w0: vec4<f32>, w1: vec4<f32>, b: array<vec4<f32>, 8>) -> vec4<f32> {
-  return w0.x * b[0] + w0.y * b[1] + w0.z * b[2] + w0.w * b[3] + w1.x * b[4] + w1.y * b[5] + w1.z * b[6] + w1.w * b[7];
 }
 
 @compute @workgroup_size(8)

@@ -1,4 +1,3 @@
-enable subgroups;
 // Fused attention forward for adapters whose subgroups are SIMD lanes of a CPU (lavapipe: 8 lanes), where a
 // load costs a bounds-checked scalar access per lane but a subgroupBroadcast is one register shuffle.
 // A workgroup is one 8-lane subgroup owning 8·R query rows (R per lane, in registers). For each block of 8 keys,
@@ -35,29 +34,6 @@ const DV4: u32 = (DV + 3u) / 4u;
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
 const NEG_BIG: f32 = -3.4028234e38;
-
-// Four consecutive elements of a row of length d; lanes past d read 0 (the address is clamped into the row, and
-// with d a multiple of 4 the selects fold away).
-fn load_q(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(q[base + c], select(0.0, q[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, q[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, q[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn load_k(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(k[base + c], select(0.0, k[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, k[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, k[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-fn load_v(base: u32, c4: u32, d: u32) -> vec4<f32> {
-  let c = c4 * 4u;
-  return vec4(v[base + c], select(0.0, v[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, v[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, v[base + min(c + 3u, d - 1u)], c + 3u < d));
-}
-
-fn bcast8(x: vec4<f32>) -> array<vec4<f32>, 8> {
-  return array(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u),
-               subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
-}
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {

@@ -1,9 +1,15 @@
 import portableDq from '../../shaders/attention-backward-dq.wgsl';
 import portableDkv from '../../shaders/attention-backward-dkv.wgsl';
-import subgroupDq from '../../shaders/attention-backward-dq-subgroup.wgsl';
-import subgroupDkv from '../../shaders/attention-backward-dkv-subgroup.wgsl';
+import subgroupDqKernel from '../../shaders/attention-backward-dq-subgroup.wgsl';
+import subgroupDkvKernel from '../../shaders/attention-backward-dkv-subgroup.wgsl';
+import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
+import subgroupBackwardLib from '../../shaders/attention-backward-subgroup-lib.wgsl';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { attentionParams, attentionSource, headView, releaseView, useSubgroupKernels, portableWorkgroupSize } from './attention-views.js';
+
+/** Subgroup backward kernels with their shared helpers prepended (the lib files hold the common functions). */
+const subgroupDq = `${subgroupLib}\n${subgroupBackwardLib}\n${subgroupDqKernel}`;
+const subgroupDkv = `${subgroupLib}\n${subgroupBackwardLib}\n${subgroupDkvKernel}`;
 
 /** Portable kernels: keys (or queries) per block. */
 const BLOCK = 8;

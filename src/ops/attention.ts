@@ -1,5 +1,6 @@
 import portableForward from '../../shaders/attention-forward.wgsl';
-import subgroupForward from '../../shaders/attention-forward-subgroup.wgsl';
+import subgroupForwardKernel from '../../shaders/attention-forward-subgroup.wgsl';
+import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
 import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
@@ -25,6 +26,9 @@ export interface AttentionOptions {
 }
 
 /** Portable kernel: keys per block of the online softmax (one rescale of the accumulator per block). */
+/** The subgroup kernel's source: the shared helpers (attention-subgroup-lib.wgsl) prepended. */
+const subgroupForward = `${subgroupLib}\n${subgroupForwardKernel}`;
+
 const BLOCK_KEYS = 8;
 /** Subgroup kernel: query rows per lane (each loaded k/v element then feeds 8·R queries; 8 spills registers). */
 const ROWS_PER_LANE = 4;

@@ -1,0 +1,25 @@
+enable subgroups;
+// Shared by the subgroup attention kernels (src/ops/attention*.ts prepends it, as random kernels prepend
+// philox-lib.wgsl): row loads and the 8-lane broadcast. Each kernel declares the q, k, v buffers these read.
+
+// Four consecutive elements of a row of length d; lanes past d read 0 (the address is clamped into the row, and
+// with d a multiple of 4 the selects fold away).
+fn load_q(base: u32, c4: u32, d: u32) -> vec4<f32> {
+  let c = c4 * 4u;
+  return vec4(q[base + c], select(0.0, q[base + min(c + 1u, d - 1u)], c + 1u < d),
+              select(0.0, q[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, q[base + min(c + 3u, d - 1u)], c + 3u < d));
+}
+fn load_k(base: u32, c4: u32, d: u32) -> vec4<f32> {
+  let c = c4 * 4u;
+  return vec4(k[base + c], select(0.0, k[base + min(c + 1u, d - 1u)], c + 1u < d),
+              select(0.0, k[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, k[base + min(c + 3u, d - 1u)], c + 3u < d));
+}
+fn load_v(base: u32, c4: u32, d: u32) -> vec4<f32> {
+  let c = c4 * 4u;
+  return vec4(v[base + c], select(0.0, v[base + min(c + 1u, d - 1u)], c + 1u < d),
+              select(0.0, v[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, v[base + min(c + 3u, d - 1u)], c + 3u < d));
+}
+fn bcast8(x: vec4<f32>) -> array<vec4<f32>, 8> {
+  return array(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u),
+               subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
+}
