@@ -12,6 +12,8 @@ const FAMILIES: Record<string, () => Promise<{ default: BenchFamily }>> = {
   conv2d: () => import('./conv2d.js'),
   groupnorm: () => import('./groupnorm.js'),
   attention: () => import('./attention.js'),
+  elementwise: () => import('./elementwise.js'),
+  adamw: () => import('./adamw.js'),
 };
 
 function parseArgs(argv: readonly string[]): { names: string[]; options: Record<string, string | true> } {
