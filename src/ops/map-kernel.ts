@@ -42,6 +42,28 @@ export function broadcastStrides(t: Tensor, outShape: Shape): number[] {
   });
 }
 
+/**
+ * Merges adjacent dimensions that every operand walks contiguously (stride[i] = stride[i+1]·shape[i+1] for all of
+ * them, broadcast zeros included) and drops size-1 dimensions: a [1,64,256,64] + [1,64,1,1] bias add becomes a
+ * [64, 16384] walk, so the kernel's per-element index arithmetic runs over 2 dimensions instead of 4.
+ */
+export function coalesceDims(shape: readonly number[], strideSets: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const out: number[][] = strideSets.map(() => []);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strideSets.every((st, k) => out[k][last] === st[i] * shape[i])) {
+      dims[last] *= shape[i];
+      strideSets.forEach((st, k) => (out[k][last] = st[i]));
+    } else {
+      dims.push(shape[i]);
+      strideSets.forEach((st, k) => out[k].push(st[i]));
+    }
+  }
+  return { shape: dims, strides: out };
+}
+
 export interface MapOptions {
   scalars?: readonly number[];
   /** Write into this view (shape = outShape) instead of a new tensor. */
@@ -72,14 +94,15 @@ export function runMap(name: string, vars: readonly string[], expr: string, inpu
   const u32 = new Uint32Array(4 + 8 + 8 + 4 + 32 + 4);
   const f32 = new Float32Array(u32.buffer);
   u32[0] = n;
-  u32[1] = outShape.length;
   u32[2] = out.offset;
-  outShape.forEach((d, i) => (u32[4 + i] = d));
-  out.strides.forEach((s, i) => (u32[12 + i] = s));
-  inputs.forEach((t, k) => {
-    u32[20 + k] = t.offset;
-    if (!contig) broadcastStrides(t, outShape).forEach((s, i) => (u32[24 + k * 8 + i] = s));
-  });
+  inputs.forEach((t, k) => (u32[20 + k] = t.offset));
+  if (!contig) {
+    const walk = coalesceDims(outShape, [out.strides, ...inputs.map((t) => broadcastStrides(t, outShape))]);
+    u32[1] = walk.shape.length;
+    walk.shape.forEach((d, i) => (u32[4 + i] = d));
+    walk.strides[0].forEach((st, i) => (u32[12 + i] = st));
+    inputs.forEach((_, k) => walk.strides[k + 1].forEach((st, i) => (u32[24 + k * 8 + i] = st)));
+  }
   (opts.scalars ?? []).forEach((s, i) => (f32[56 + i] = s));
   const source = mapSource(vars, expr);
   const pipeline = dev.pipeline(name, source, { CONTIG: contig ? 1 : 0, WG: 256 });
