@@ -10,15 +10,6 @@
 // Loops that load or store take their bound from the params (dk4, dv4 = ceil(D / 4)) so they stay rolled:
 // unrolled, the bounds-checked per-lane loads made this kernel take minutes to compile on lavapipe.
 
-struct Params {
-  lq: u32, lk: u32, heads: u32, dk4: u32,
-  q_off: u32, q_bs: u32, q_hs: u32, q_rs: u32,
-  k_off: u32, k_bs: u32, k_hs: u32, k_rs: u32,
-  v_off: u32, v_bs: u32, v_hs: u32, v_rs: u32,
-  g_off: u32, g_bs: u32, g_hs: u32, g_rs: u32,
-  scale: f32, dv4: u32, _pad2: u32, _pad3: u32,
-}
-
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;

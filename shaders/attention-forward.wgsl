@@ -10,15 +10,6 @@
 // recompute probabilities. DK, DV, BC are spliced in by src/ops/attention.ts (function-scope array sizes must
 // be constants).
 
-struct Params {
-  lq: u32, lk: u32, heads: u32, _pad0: u32,
-  q_off: u32, q_bs: u32, q_hs: u32, q_rs: u32,
-  k_off: u32, k_bs: u32, k_hs: u32, k_rs: u32,
-  v_off: u32, v_bs: u32, v_hs: u32, v_rs: u32,
-  g_off: u32, g_bs: u32, g_hs: u32, g_rs: u32,
-  scale: f32, _pad1: u32, _pad2: u32, _pad3: u32,
-}
-
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;

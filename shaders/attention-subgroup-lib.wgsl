@@ -1,6 +1,16 @@
 enable subgroups;
 // Shared by the subgroup attention kernels (src/ops/attention*.ts prepends it, as random kernels prepend
-// philox-lib.wgsl): row loads and the 8-lane broadcast. Each kernel declares the q, k, v buffers these read.
+// philox-lib.wgsl): the uniform layout src/ops/attention-views.ts writes, row loads and the 8-lane broadcast.
+// Each kernel declares the q, k, v buffers these read.
+
+struct Params {
+  lq: u32, lk: u32, heads: u32, dk4: u32,
+  q_off: u32, q_bs: u32, q_hs: u32, q_rs: u32,
+  k_off: u32, k_bs: u32, k_hs: u32, k_rs: u32,
+  v_off: u32, v_bs: u32, v_hs: u32, v_rs: u32,
+  g_off: u32, g_bs: u32, g_hs: u32, g_rs: u32,
+  scale: f32, dv4: u32, _pad2: u32, _pad3: u32,
+}
 
 // Four consecutive elements of a row of length d; lanes past d read 0 (the address is clamped into the row, and
 // with d a multiple of 4 the selects fold away).

@@ -1,5 +1,6 @@
-import portableDq from '../../shaders/attention-backward-dq.wgsl';
-import portableDkv from '../../shaders/attention-backward-dkv.wgsl';
+import portableDqKernel from '../../shaders/attention-backward-dq.wgsl';
+import portableDkvKernel from '../../shaders/attention-backward-dkv.wgsl';
+import portableLib from '../../shaders/attention-portable-lib.wgsl';
 import subgroupDqKernel from '../../shaders/attention-backward-dq-subgroup.wgsl';
 import subgroupDkvKernel from '../../shaders/attention-backward-dkv-subgroup.wgsl';
 import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
@@ -10,6 +11,8 @@ import { attentionParams, attentionSource, headView, releaseView, useSubgroupKer
 /** Subgroup backward kernels with their shared helpers prepended (the lib files hold the common functions). */
 const subgroupDq = `${subgroupLib}\n${subgroupBackwardLib}\n${subgroupDqKernel}`;
 const subgroupDkv = `${subgroupLib}\n${subgroupBackwardLib}\n${subgroupDkvKernel}`;
+const portableDq = `${portableLib}\n${portableDqKernel}`;
+const portableDkv = `${portableLib}\n${portableDkvKernel}`;
 
 /** Portable kernels: keys (or queries) per block. */
 const BLOCK = 8;

@@ -1,4 +1,5 @@
-import portableForward from '../../shaders/attention-forward.wgsl';
+import portableForwardKernel from '../../shaders/attention-forward.wgsl';
+import portableLib from '../../shaders/attention-portable-lib.wgsl';
 import subgroupForwardKernel from '../../shaders/attention-forward-subgroup.wgsl';
 import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
 import { noGrad, record } from '../autograd/graph.js';
@@ -26,8 +27,9 @@ export interface AttentionOptions {
 }
 
 /** Portable kernel: keys per block of the online softmax (one rescale of the accumulator per block). */
-/** The subgroup kernel's source: the shared helpers (attention-subgroup-lib.wgsl) prepended. */
+/** Kernel sources with their shared parts (uniform layout, helpers) prepended. */
 const subgroupForward = `${subgroupLib}\n${subgroupForwardKernel}`;
+const portableForward = `${portableLib}\n${portableForwardKernel}`;
 
 const BLOCK_KEYS = 8;
 /** Subgroup kernel: query rows per lane (each loaded k/v element then feeds 8·R queries; 8 spills registers). */
