@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains the shipped tiny RDDM weights: RVAE stage 1 → RVAE stage 2 → base UNet (ε-prediction) → one-step
 # CMB-LoRA with the dual-domain loss. Each stage is resumable (re-run this script after an interruption) and
-# writes its weights for the next. Steps, crop and batch can be overridden through the environment.
+# writes its weights for the next. Steps, crop, batch and per-stage time limits (TIME_RVAE1 …) can be set through the
+# environment.
 # TIMESTEP (one-step T) defaults to 250, not SD's 999: our tiny base UNet is trained from scratch for minutes,
 # and at T=999 the one-step estimate divides the UNet's error by sqrt(alpha_bar)=0.068 (15x amplification).
 set -euo pipefail
@@ -15,10 +16,13 @@ BATCH="${BATCH:-2}"
 SEED="${SEED:-1}"
 stage() { # name steps lr cli-args...
   local name=$1 steps=$2 lr=$3; shift 3
-  local resume=()
+  local resume=() limit=()
   [ -f "$RUNS/$name/checkpoint.safetensors" ] && resume=(--resume)
+  # TIME_<STAGE> (seconds) bounds a stage's wall time, e.g. for a borrowed GPU window: it stops early, checkpointed.
+  local tvar="TIME_${name^^}"
+  [ -n "${!tvar:-}" ] && limit=(--time-limit "${!tvar}")
   if [ -f "$RUNS/$name/weights/manifest.json" ] && [ -f "$RUNS/$name/done" ]; then echo "stage $name: done"; return; fi
-  node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}"
+  node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}"
   touch "$RUNS/$name/done"
 }
 stage rvae1 "${STEPS_RVAE1:-600}" 2e-3 train-rvae --stage 1

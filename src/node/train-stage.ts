@@ -26,6 +26,8 @@ export interface StageRun {
   config?: Partial<RddmConfig>;
   /** One-step restoration timestep T (kept in the weights' config). */
   timestep?: number;
+  /** Wall-clock budget of the run in seconds (see TrainOptions.timeLimitS). */
+  timeLimitS?: number;
   log?: (line: string) => void;
 }
 
@@ -75,14 +77,14 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     throw new Error(`${store.checkpointPath} exists: pass --resume to continue that run, or choose another --run directory`);
   }
   log(`stage ${r.stage}: ${task.optimizer.params.length} trainable tensors, ${task.optimizer.params.reduce((s, p) => s + p.size, 0)} parameters; run dir ${r.runDir}`);
-  await train(task, { steps: r.steps, seed: r.seed, config: { stage: r.stage, ...opts, photos: r.photos.length, rddm: sys.config }, store, resume: r.resume, clipNorm: 1, label: r.stage, log });
+  const result = await train(task, { timeLimitS: r.timeLimitS, steps: r.steps, seed: r.seed, config: { stage: r.stage, ...opts, photos: r.photos.length, rddm: sys.config }, store, resume: r.resume, clipNorm: 1, label: r.stage, log });
   task.optimizer.dispose();
   if (r.stage === 'rvae1') {
     const scale = await measureLatentScale(sys, opts);
     (sys.config as RddmConfig).latentScale = scale;
     log(`latent scale (1/std of E_lin latents): ${scale.toFixed(5)}`);
   }
-  await saveRddmDir(sys, r.outDir, { stage: r.stage, steps: r.steps, seed: r.seed });
+  await saveRddmDir(sys, r.outDir, { stage: r.stage, steps: result.stoppedAt ?? r.steps, seed: r.seed });
   log(`weights after stage ${r.stage} written to ${join(r.outDir, 'manifest.json')}`);
   return sys;
 }

@@ -40,12 +40,19 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Consecutive non-finite losses that stop the run. */
   maxBadSteps?: number;
+  /**
+   * Wall-clock budget in seconds: the run checkpoints and stops after the step that crosses it (a compute window
+   * ends); `resume` later continues towards `steps` exactly as if it had not stopped.
+   */
+  timeLimitS?: number;
 }
 
 export interface TrainResult {
   history: NonNullable<RunState['history']>;
   skipped: number[];
   resumedFrom: number | null;
+  /** The step the time limit stopped the run at (null: it ran to `steps`). */
+  stoppedAt: number | null;
 }
 
 function trainableByName(model: Module): Record<string, Tensor> {
@@ -93,6 +100,8 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
   const progress = new Progress(opts.label ?? 'train', steps, log);
   const skipped: number[] = [];
   let bad = 0;
+  const startedAt = Date.now();
+  let stoppedAt: number | null = null;
   const save = async (step: number) => {
     const state: RunState = { step, rng: getRngState(), config: opts.config, history, seed: opts.seed };
     await store.saveCheckpoint(await serializeCheckpoint(trainableByName(task.model), task.optimizer, state), step);
@@ -128,7 +137,13 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
     history.push(record);
     await store.appendLog(record);
     progress.update(step + 1, { loss: lossValue, ...metricValues });
-    if ((step + 1) % every === 0 || step + 1 === steps) await save(step + 1);
+    const outOfTime = opts.timeLimitS !== undefined && (Date.now() - startedAt) / 1000 >= opts.timeLimitS && step + 1 < steps;
+    if ((step + 1) % every === 0 || step + 1 === steps || outOfTime) await save(step + 1);
+    if (outOfTime) {
+      stoppedAt = step + 1;
+      log(`time limit of ${opts.timeLimitS} s reached at step ${step + 1} of ${steps}: checkpoint saved; --resume continues the run`);
+      break;
+    }
   }
-  return { history, skipped, resumedFrom };
+  return { history, skipped, resumedFrom, stoppedAt };
 }

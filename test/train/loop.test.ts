@@ -52,6 +52,22 @@ describe('training loop', () => {
     expect(store.log.map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   });
 
+  it('a time limit checkpoints and stops early, and --resume continues to the uninterrupted losses', async () => {
+    const config = { name: 'mlp' };
+    const full = await train(makeTask(), { steps: 10, seed: 3, config, store: new MemoryRunStore(), checkpointEvery: 100, log: () => {} });
+    expect(full.stoppedAt).toBeNull();
+    const store = new MemoryRunStore();
+    const lines: string[] = [];
+    // A zero budget is crossed by the first step: the run must save a checkpoint there even though 1 % 100 != 0.
+    const cut = await train(makeTask(), { steps: 10, seed: 3, config, store, checkpointEvery: 100, timeLimitS: 0, log: (l) => lines.push(l) });
+    expect(cut.stoppedAt).toBe(1);
+    expect(cut.history.length).toBe(1);
+    expect(lines.some((l) => /time limit of 0 s reached at step 1 of 10/.test(l))).toBe(true);
+    const resumed = await train(makeTask(), { steps: 10, seed: 3, config, store, checkpointEvery: 100, resume: true, log: () => {} });
+    expect(resumed.resumedFrom).toBe(1);
+    expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+  });
+
   it('skips a step with a non-finite loss and stops after repeated ones, naming a parameter', async () => {
     const lines: string[] = [];
     const once = await train(makeTask(1e-2, (s) => s === 2), { steps: 5, seed: 1, config: {}, store: new MemoryRunStore(), log: (l) => lines.push(l) });

@@ -26,10 +26,11 @@ const COMMON = `  --steps N        training steps (default per stage)
   --out DIR        write the resulting weights here (default <run>/weights)
   --seed N         seed of everything (default 1)
   --batch N --crop N --lr X
+  --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)`;
 
 async function runFromArgs(stage: Stage, args: string[], extra: string[] = []): Promise<number> {
-  const { flags } = parseArgs(args, { boolean: ['resume'], string: ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', ...extra] });
+  const { flags } = parseArgs(args, { boolean: ['resume'], string: ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', ...extra] });
   const d = STAGE_DEFAULTS[stage];
   const num = (k: string, def: number) => {
     if (flags[k] === undefined) return def;
@@ -52,6 +53,7 @@ async function runFromArgs(stage: Stage, args: string[], extra: string[] = []): 
     crop: Math.round(num('crop', d.crop)),
     lr: num('lr', d.lr),
     timestep: flags.timestep !== undefined ? Math.round(num('timestep', 999)) : undefined,
+    timeLimitS: flags['time-limit'] !== undefined ? num('time-limit', 0) : undefined,
   });
   return 0;
 }
