@@ -25,7 +25,8 @@ stage() { # name steps lr cli-args...
   node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}"
   touch "$RUNS/$name/done"
 }
-stage rvae1 "${STEPS_RVAE1:-600}" 2e-3 train-rvae --stage 1
+# INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.
+stage rvae1 "${STEPS_RVAE1:-600}" 2e-3 train-rvae --stage 1 ${INIT_RVAE1:+--init "$INIT_RVAE1"}
 stage rvae2 "${STEPS_RVAE2:-250}" 1e-3 train-rvae --stage 2 --init "$RUNS/rvae1/weights"
 stage unet "${STEPS_UNET:-500}" 1e-3 train --mode multistep --init "$RUNS/rvae2/weights"
 stage onestep "${STEPS_ONESTEP:-350}" 5e-4 train --mode onestep --timestep "${TIMESTEP:-250}" --init "$RUNS/unet/weights"
