@@ -44,7 +44,11 @@ describe('profiler', () => {
       expect(gpuMs).toBeLessThanOrEqual(wallMs);
       const table = summarize(prof.events);
       expect(table.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 5);
-      expect(table.find((r) => r.name === 'matmul')!.gflops).toBeGreaterThan(0);
+      // Timestamps are quantized (Dawn rounds them; on an H100 these small products can read 0 ms), so a rate is
+      // only expected where time was measured.
+      const mm = table.find((r) => r.name === 'matmul')!;
+      if (mm.totalMs > 0) expect(mm.gflops).toBeGreaterThan(0);
+      else expect(mm.gflops).toBe(0);
     }
     expect(prof.spans.some((s) => s.name === 'wait')).toBe(true);
     expect(dev.profiler).toBeNull();
