@@ -24,6 +24,17 @@ export interface DispatchObserver {
 }
 
 const UNIFORM_ALIGN = 256;
+
+// getBindGroupLayout() makes a new wrapper through the native binding on every call; one per pipeline is enough.
+const layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+function layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+  let l = layouts.get(pipeline);
+  if (!l) {
+    l = pipeline.getBindGroupLayout(0);
+    layouts.set(pipeline, l);
+  }
+  return l;
+}
 const ARENA_BYTES = 1 << 16;
 
 /**
@@ -70,18 +81,13 @@ export class CommandBatch {
     const uniformBytes = spec.uniform ? spec.uniform.byteLength : 0;
     if (this.kernels.length >= this.maxDispatchesPerBatch || this.arenaUsed + uniformBytes > ARENA_BYTES || this.observer?.full) this.flush();
     const encoder = this.begin();
-    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    let off = -1;
     if (spec.uniform) {
-      const off = this.arenaUsed;
+      off = this.arenaUsed;
       this.arenaCpu.set(new Uint8Array(spec.uniform.buffer, spec.uniform.byteOffset, uniformBytes), off);
       this.arenaUsed = off + Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-      entries.push({ binding: spec.buffers.length, resource: { buffer: this.arenaGpu, offset: off, size: uniformBytes } });
     }
-    const bindGroup = this.device.createBindGroup({
-      label: spec.name,
-      layout: spec.pipeline.getBindGroupLayout(0),
-      entries,
-    });
+    const bindGroup = this.bindGroup(spec, off, uniformBytes);
     const timed = this.observer?.beginPass(encoder, spec);
     if (timed) {
       this.endPass();
@@ -94,6 +100,12 @@ export class CommandBatch {
     }
     this.kernels.push(spec.name);
     this.dispatchCount++;
+  }
+
+  private bindGroup(spec: DispatchSpec, uniformOffset: number, uniformBytes: number): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (uniformOffset >= 0) entries.push({ binding: spec.buffers.length, resource: { buffer: this.arenaGpu, offset: uniformOffset, size: uniformBytes } });
+    return this.device.createBindGroup({ label: spec.name, layout: layoutOf(spec.pipeline), entries });
   }
 
   private encodeDispatch(pass: GPUComputePassEncoder, spec: DispatchSpec, bindGroup: GPUBindGroup): void {
