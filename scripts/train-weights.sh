@@ -26,10 +26,10 @@ stage() { # name steps lr cli-args...
   touch "$RUNS/$name/done"
 }
 # INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.
-stage rvae1 "${STEPS_RVAE1:-600}" 2e-3 train-rvae --stage 1 ${INIT_RVAE1:+--init "$INIT_RVAE1"}
-stage rvae2 "${STEPS_RVAE2:-250}" 1e-3 train-rvae --stage 2 --init "$RUNS/rvae1/weights"
-stage unet "${STEPS_UNET:-500}" 1e-3 train --mode multistep --init "$RUNS/rvae2/weights"
-stage onestep "${STEPS_ONESTEP:-350}" 5e-4 train --mode onestep --timestep "${TIMESTEP:-250}" --init "$RUNS/unet/weights"
+stage rvae1 "${STEPS_RVAE1:-600}" "${LR_RVAE1:-2e-3}" train-rvae --stage 1 ${INIT_RVAE1:+--init "$INIT_RVAE1"}
+stage rvae2 "${STEPS_RVAE2:-250}" "${LR_RVAE2:-1e-3}" train-rvae --stage 2 --init "$RUNS/rvae1/weights"
+stage unet "${STEPS_UNET:-500}" "${LR_UNET:-1e-3}" train --mode multistep --init "$RUNS/rvae2/weights"
+stage onestep "${STEPS_ONESTEP:-350}" "${LR_ONESTEP:-5e-4}" train --mode onestep --timestep "${TIMESTEP:-250}" --init "$RUNS/unet/weights"
 mkdir -p "$OUT"
 cp "$RUNS/onestep/weights/"* "$OUT/"
 echo "weights written to $OUT"

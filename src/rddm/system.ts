@@ -20,9 +20,18 @@ export interface RddmConfig {
   /** The one-step restoration timestep T. */
   timestep: number;
   loraRank: number;
+  /**
+   * ε of the signed square-root companding between camera-linear values and the RVAE's input/output domain,
+   * u = x / (√(|x| + ε) + √ε) (inverse x = u·(|u| + 2√ε)); 0 or absent: none (weights made before it existed).
+   * RAW values are small (a synthesised crop's mean is often 0.01–0.05), and a VAE fed them directly spends its
+   * precision on the highlights: its relative error in the shadows, which the tone curve then magnifies, was ~100%.
+   * The square root is about the sRGB curve and roughly variance-stabilising for shot noise; being pointwise, it
+   * commutes with the Bayer mosaic, so E_lin and E_raw see the same domain.
+   */
+  compandEps?: number;
 }
 
-export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4 };
+export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3 };
 
 /**
  * E_raw: the RVAE encoder adapted to RAW in stage 2. It reads the mosaic as sparse RGB at full resolution (so
@@ -86,22 +95,36 @@ export class RddmSystem extends Module {
     if (this.loraApplied) setBayerPattern(this.unet, pattern);
   }
 
+  /** Camera-linear values → the RVAE's domain (see RddmConfig.compandEps); the identity when it is off. */
+  toModelDomain(x: Tensor): Tensor {
+    const e = this.config.compandEps ?? 0;
+    if (!e) return x;
+    return tidy(() => x.div(x.abs().add(e).sqrt().add(Math.sqrt(e))));
+  }
+
+  /** The RVAE's domain → camera-linear values (inverse of toModelDomain). */
+  fromModelDomain(u: Tensor): Tensor {
+    const e = this.config.compandEps ?? 0;
+    if (!e) return u;
+    return tidy(() => u.mul(u.abs().add(2 * Math.sqrt(e))));
+  }
+
   /** s · E_lin(x): diffusion latent of a linear image (posterior mean). */
   linearLatent(x: Tensor): Tensor {
     return tidy(() => {
-      const m = this.vae.encodeMoments(x);
+      const m = this.vae.encodeMoments(this.toModelDomain(x));
       return m.slice(1, 0, this.vae.config.latentChannels).mul(this.config.latentScale);
     });
   }
 
   /** s · E_raw(mosaic). */
   rawLatent(mosaic: Tensor, pattern: BayerPattern): Tensor {
-    return tidy(() => this.raw_encoder.forward(mosaic, pattern).mul(this.config.latentScale));
+    return tidy(() => this.raw_encoder.forward(this.toModelDomain(mosaic), pattern).mul(this.config.latentScale));
   }
 
   /** D_lin(z / s): linear image of a diffusion latent. */
   decodeLatent(z: Tensor): Tensor {
-    return tidy(() => this.vae.decode(z.mul(1 / this.config.latentScale)));
+    return tidy(() => this.fromModelDomain(this.vae.decode(z.mul(1 / this.config.latentScale))));
   }
 
   /** ε̂ = UNet(z, t, null context) with the pattern's LoRA active. */
@@ -115,13 +138,20 @@ export class RddmSystem extends Module {
    */
   restoreOneStep(mosaic: Tensor, pattern: BayerPattern): { zL: Tensor; zH: Tensor; image: Tensor } {
     this.setPattern(pattern);
+    return tidy(() => {
+      const zL = this.rawLatent(mosaic, pattern);
+      const zH = this.oneStepLatent(zL);
+      return { zL, zH, image: this.decodeLatent(zH) };
+    });
+  }
+
+  /** ẑ_H from z_L with the active pattern's LoRA: the UNet half of restoreOneStep (restore times it on its own). */
+  oneStepLatent(zL: Tensor): Tensor {
     const T = this.config.timestep;
     const ab = this.schedule.alphaBar(T);
     return tidy(() => {
-      const zL = this.rawLatent(mosaic, pattern);
       const eps = this.predictNoise(zL, T);
-      const zH = zL.sub(eps.mul(Math.sqrt(1 - ab))).mul(1 / Math.sqrt(ab));
-      return { zL, zH, image: this.decodeLatent(zH) };
+      return zL.sub(eps.mul(Math.sqrt(1 - ab))).mul(1 / Math.sqrt(ab));
     });
   }
 }

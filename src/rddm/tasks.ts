@@ -72,9 +72,9 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
       params = setTrainable(sys, (n) => n.startsWith('vae.'));
       loss = (step) => {
         const b = batchAt(opts, step);
-        const post = sys.vae.encode(b.hqLinear);
+        const post = sys.vae.encode(sys.toModelDomain(b.hqLinear));
         const z = post.sample();
-        const rec = sys.vae.decode(z);
+        const rec = sys.fromModelDomain(sys.vae.decode(z));
         const l1 = rec.sub(b.hqLinear).abs().mean();
         const kl = post.kl().mean().mul((opts.lambdaKl ?? 1e-6) / (b.hqLinear.size / b.hqLinear.shape[0]));
         const srgbRec = ptp(rec, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
