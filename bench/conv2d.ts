@@ -6,12 +6,15 @@
  * - `composite`: explicit im2col built from engine ops (pad, slices, concat) followed by our `matmul`.
  * Every run ends with a GPU sync; implementations are timed in interleaved rounds and reported by their median.
  * `conv2d-bwd` rows time the input and weight gradients of the rddm op (one backward call, dY given).
+ * `rddm-f16` (adapters with 'shader-f16') is the rddm op on float16 input and weight with a float16 result (f32
+ * sums), forward and forward + backward; its rows carry its speed-up over `rddm` and the ratio of their working
+ * sets (operands + output + scratch, from the buffer pool).
  *
- * Options: --cases 64x64x64,320x32x32 (Cin=Cout x H x W, 3x3) --reps N --impls rddm,portable,tfjs-webgpu,composite
- *          --no-backward
+ * Options: --cases 64x64x64,320x32x32 (Cin=Cout x H x W, 3x3) --reps N
+ *          --impls rddm,rddm-f16,portable,tfjs-webgpu,composite --no-backward
  */
 import { concat, conv2d, matmul, randn, setConv2dPath, tidy, type GpuDevice, type Tensor } from '../src/index.js';
-import { formatTable, gflops, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
+import { formatTable, gflops, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -65,7 +68,11 @@ function parseCase(s: string): { C: number; H: number; W: number } {
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
   const { dev, options, log } = ctx;
   const specs = String(options.cases ?? '64x64x64,320x32x32').split(',').map(parseCase);
-  const impls = String(options.impls ?? 'rddm,portable,tfjs-webgpu,composite').split(',');
+  const impls = String(options.impls ?? 'rddm,rddm-f16,portable,tfjs-webgpu,composite').split(',');
+  if (impls.includes('rddm-f16') && !dev.hasF16) {
+    log("rddm-f16 skipped: this adapter has no 'shader-f16'");
+    impls.splice(impls.indexOf('rddm-f16'), 1);
+  }
   const reps = options.reps ? Number(options.reps) : 5;
   const K = 3;
   const tf = impls.includes('tfjs-webgpu') ? await loadTfjs(dev, log) : null;
@@ -77,25 +84,43 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     const w = randn([C, C, K, K], { seed: 2 }).mul(1 / Math.sqrt(C * K * K));
     const contenders: Contender[] = [];
     const outputs: Record<string, () => Promise<Float32Array>> = {};
-    const ours = (name: string, path: 'auto' | 'portable') => {
+    /** Per implementation: a run that leaves nothing but its result, and the bytes of its operands. */
+    const memory: Record<string, { run: () => void; inputBytes: number }> = {};
+    const cleanup: (() => void)[] = [];
+    const ours = (name: string, path: 'auto' | 'portable', xi = x, wi = w) => {
       let y: Tensor | null = null;
+      const once = () => {
+        y?.dispose();
+        setConv2dPath(path);
+        try {
+          y = conv2d(xi, wi, null, { padding: 1 });
+        } finally {
+          setConv2dPath('auto');
+        }
+      };
       contenders.push({
         name,
-        run: () => {
-          y?.dispose();
-          setConv2dPath(path);
-          try {
-            y = conv2d(x, w, null, { padding: 1 });
-          } finally {
-            setConv2dPath('auto');
-          }
-        },
+        run: once,
         sync: () => dev.sync(),
         reps: name === 'portable' && C >= 256 ? Math.min(reps, 3) : reps,
       });
       outputs[name] = () => y!.data();
+      memory[name] = {
+        run: () => {
+          y?.dispose();
+          y = null;
+          once();
+        },
+        inputBytes: (xi.size + wi.size) * (xi.dtype === 'float16' ? 2 : 4),
+      };
+      cleanup.push(() => (y as Tensor | null)?.dispose());
     };
     if (impls.includes('rddm')) ours('rddm', 'auto');
+    if (impls.includes('rddm-f16')) {
+      const [x16, w16] = [x.toFloat16(), w.toFloat16()];
+      ours('rddm-f16', 'auto', x16, w16);
+      cleanup.push(() => x16.dispose(), () => w16.dispose());
+    }
     if (impls.includes('portable')) ours('portable', 'portable');
     let tfCleanup = () => {};
     if (tf) {
@@ -141,10 +166,23 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     log(`conv2d ${C}->${C} ${H}x${W}: timing ${contenders.map((c) => c.name).join(', ')} …`);
     const timings = await timeInterleaved(contenders, { reps, warmup: 1 });
     const results = await Promise.all(contenders.map((c) => outputs[c.name]()));
+    const bytes: Record<string, number> = {};
+    for (const [name, m] of Object.entries(memory)) bytes[name] = await workingSetBytes(dev, m.inputBytes, m.run);
+    const f32 = contenders.findIndex((c) => c.name === 'rddm');
     contenders.forEach((c, i) => {
       const diff = i === 0 ? 0 : maxRelDiff(results[i], results[0]);
-      if (!(diff < 1e-4)) throw new Error(`conv2d bench: ${c.name} disagrees with ${contenders[0].name} for ${C}x${H}x${W} (max relative difference ${diff})`);
+      // float16 operands and result: ~2^-11 relative rounding of each, not the 1e-4 of f32 reassociation.
+      const tol = c.name === 'rddm-f16' || contenders[0].name === 'rddm-f16' ? 1e-2 : 1e-4;
+      if (!(diff < tol)) throw new Error(`conv2d bench: ${c.name} disagrees with ${contenders[0].name} for ${C}x${H}x${W} (max relative difference ${diff})`);
       const t = timings[i];
+      const vsF32 =
+        c.name === 'rddm-f16' && f32 >= 0
+          ? {
+              speedupVsF32: timings[f32].median / t.median,
+              cpuSpeedupVsF32: t.workerCpuMs && timings[f32].workerCpuMs ? timings[f32].workerCpuMs! / t.workerCpuMs : null,
+              memoryRatioVsF32: bytes['rddm-f16'] / bytes.rddm,
+            }
+          : {};
       cases.push({
         op: 'conv2d',
         shape: [1, C, H, W, C, K],
@@ -155,50 +193,62 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
         reps: t.times.length,
         workerCpuMs: t.workerCpuMs,
         gflopsPerCpuS: t.workerCpuMs ? gflops(flops, t.workerCpuMs) : null,
+        ...(c.name in bytes ? { workingSetMiB: bytes[c.name] / 2 ** 20 } : {}),
+        ...vsF32,
       });
     });
     tfCleanup();
+    for (const f of cleanup) f();
     if (impls.includes('rddm') && !options['no-backward']) {
-      const xg = x.detach();
-      const wg = w.detach();
-      xg.requiresGrad = true;
-      wg.requiresGrad = true;
+      // f32 leaves, and (rddm-f16) f16 leaves with an f16 dY: each gradient has its operand's type.
       const gy = randn([1, C, H, W], { seed: 3 });
-      let y: Tensor | null = null;
-      const [t] = await timeInterleaved(
-        [
-          {
-            name: 'rddm',
-            run: async () => {
-              xg.grad?.dispose();
-              wg.grad?.dispose();
-              xg.grad = wg.grad = null;
-              y?.dispose();
-              y = conv2d(xg, wg, null, { padding: 1 });
-              await y.backward({ grad: gy });
-            },
-            sync: () => dev.sync(),
+      const variants = [{ name: 'rddm', dtype: 'float32' as const }, ...(impls.includes('rddm-f16') ? [{ name: 'rddm-f16', dtype: 'float16' as const }] : [])];
+      const leaves = variants.map((v) => {
+        const [xl, wl, g] = [x.toDtype(v.dtype), w.toDtype(v.dtype), gy.toDtype(v.dtype)].map((t) => (t === x || t === w || t === gy ? t.detach() : t));
+        xl.requiresGrad = wl.requiresGrad = true;
+        return { xl, wl, g, y: null as Tensor | null };
+      });
+      const timings = await timeInterleaved(
+        variants.map((v, i) => ({
+          name: v.name,
+          run: async () => {
+            const l = leaves[i];
+            for (const p of [l.xl, l.wl]) {
+              p.grad?.dispose();
+              p.grad = null;
+            }
+            l.y?.dispose();
+            l.y = conv2d(l.xl, l.wl, null, { padding: 1 });
+            await l.y.backward({ grad: l.g });
           },
-        ],
+          sync: () => dev.sync(),
+        })),
         { reps: Math.min(reps, 3), warmup: 1 },
       );
-      // Forward + both gradients: three convolutions' worth of multiply-adds.
-      cases.push({
-        op: 'conv2d-fwd+bwd',
-        shape: [1, C, H, W, C, K],
-        impl: 'rddm',
-        ms: t.median,
-        gflops: gflops(3 * flops, t.median),
-        minMs: t.min,
-        reps: t.times.length,
-        workerCpuMs: t.workerCpuMs,
-        gflopsPerCpuS: t.workerCpuMs ? gflops(3 * flops, t.workerCpuMs) : null,
+      variants.forEach((v, i) => {
+        const t = timings[i];
+        // Forward + both gradients: three convolutions' worth of multiply-adds.
+        cases.push({
+          op: 'conv2d-fwd+bwd',
+          shape: [1, C, H, W, C, K],
+          impl: v.name,
+          ms: t.median,
+          gflops: gflops(3 * flops, t.median),
+          minMs: t.min,
+          reps: t.times.length,
+          workerCpuMs: t.workerCpuMs,
+          gflopsPerCpuS: t.workerCpuMs ? gflops(3 * flops, t.workerCpuMs) : null,
+          ...(i > 0 ? { speedupVsF32: timings[0].median / t.median } : {}),
+        });
       });
-      for (const v of [xg, wg, gy]) {
-        v.grad?.dispose();
-        v.dispose();
+      for (const l of leaves) {
+        for (const v of [l.xl, l.wl, l.g]) {
+          v.grad?.dispose();
+          v.dispose();
+        }
+        l.y?.dispose();
       }
-      (y as Tensor | null)?.dispose();
+      gy.dispose();
     }
     x.dispose();
     w.dispose();
@@ -218,14 +268,20 @@ function summary(cases: readonly BenchCase[]): string {
       row[`x ${impl} (wall)`] = ratio(get(impl), 'ms');
       row[`x ${impl} (cpu)`] = ratio(get(impl), 'workerCpuMs');
     }
+    const h = get('rddm-f16');
+    if (h) {
+      row['f16 x f32 (wall)'] = h.speedupVsF32;
+      row['f16/f32 memory'] = h.memoryRatioVsF32;
+      row['f16 x f32 fwd+bwd (wall)'] = cases.find((c) => c.op === 'conv2d-fwd+bwd' && c.shape.join('x') === key && c.impl === 'rddm-f16')?.speedupVsF32;
+    }
     rows.push(row);
   }
-  return `rddm speed-up (time of the baseline / time of rddm):\n${formatTable(rows)}`;
+  return `rddm speed-up (time of the baseline / time of rddm; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}`;
 }
 
 const family: BenchFamily = {
-  description: '3x3 fp32 conv2d vs the portable kernels, tfjs-backend-webgpu and im2col + matmul',
-  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS'],
+  description: '3x3 fp32 conv2d vs the portable kernels, tfjs-backend-webgpu and im2col + matmul; the same op on float16 operands',
+  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32'],
   run,
   summary,
 };

@@ -191,3 +191,16 @@ export async function loadTfjsWebgpu(dev: GpuDevice, log: (line: string) => void
 export function gflops(flops: number, ms: number): number {
   return flops / (ms * 1e6);
 }
+
+/**
+ * Bytes one run needs: `inputBytes` (the operands, already allocated) plus the peak of what the run allocates
+ * (output and scratch), read from the buffer pool (size-class rounded, as the memory really is).
+ */
+export async function workingSetBytes(dev: GpuDevice, inputBytes: number, run: () => unknown): Promise<number> {
+  await dev.sync();
+  dev.pool.resetPeak();
+  const base = dev.memoryStats().liveBytes;
+  await run();
+  await dev.sync();
+  return inputBytes + dev.memoryStats().peakLiveBytes - base;
+}

@@ -14,6 +14,7 @@ const FAMILIES: Record<string, () => Promise<{ default: BenchFamily }>> = {
   attention: () => import('./attention.js'),
   elementwise: () => import('./elementwise.js'),
   adamw: () => import('./adamw.js'),
+  e2e: () => import('./e2e.js'),
 };
 
 function parseArgs(argv: readonly string[]): { names: string[]; options: Record<string, string | true> } {

@@ -4,13 +4,16 @@
  * (sharing our Dawn instance through navigator.gpu). `rddm` is the public `matmul` op with the autotuned kernel,
  * so any packing or transposing copy it makes is inside the timing. Every run ends with a GPU sync
  * (onSubmittedWorkDone); implementations are timed in interleaved rounds and reported by their median.
+ * `rddm-f16` (adapters with 'shader-f16') is the same op on float16 operands with a float16 result (f32 sums);
+ * its rows carry its speed-up over `rddm` and the ratio of their working sets (operands + output + scratch,
+ * measured from the buffer pool).
  *
- * Options: --sizes 256,512 --reps N --impls rddm,naive,tfjs-webgpu
+ * Options: --sizes 256,512 --reps N --impls rddm,rddm-f16,naive,tfjs-webgpu
  */
 import naiveSource from '../shaders/matmul-naive.wgsl';
 import { autotuneMatmul, matmul, tensor, type Tensor } from '../src/index.js';
 import { nodeAutotuneStorage } from '../src/node/autotune-store.js';
-import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
 
 /** Runs/warm-ups per size: lavapipe needs seconds for one 2048³ product (and a minute for the naive kernel). */
 function repsFor(n: number, impl: string, override?: number): { reps: number; warmup: number } {
@@ -32,7 +35,11 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
   const { dev, options, log } = ctx;
   const sizes = String(options.sizes ?? '256,512,1024,2048').split(',').map(Number);
-  const impls = String(options.impls ?? 'rddm,naive,tfjs-webgpu').split(',');
+  const impls = String(options.impls ?? 'rddm,rddm-f16,naive,tfjs-webgpu').split(',');
+  if (impls.includes('rddm-f16') && !dev.hasF16) {
+    log("rddm-f16 skipped: this adapter has no 'shader-f16'");
+    impls.splice(impls.indexOf('rddm-f16'), 1);
+  }
   const repsOverride = options.reps ? Number(options.reps) : undefined;
 
   const tune = await autotuneMatmul({ storage: nodeAutotuneStorage() });
@@ -47,18 +54,31 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     const contenders: Contender[] = [];
     const outputs: Record<string, () => Promise<Float32Array>> = {};
     const cleanup: (() => void)[] = [() => a.dispose(), () => b.dispose()];
-    if (impls.includes('rddm')) {
+    /** Per implementation: a run that leaves nothing but its result, and the bytes of its operands. */
+    const memory: Record<string, { run: () => void; inputBytes: number }> = {};
+    const ours = (name: string, x: Tensor, y: Tensor) => {
       let c: Tensor | null = null;
-      contenders.push({
-        name: 'rddm',
+      const once = () => {
+        c?.dispose();
+        c = matmul(x, y);
+      };
+      contenders.push({ name, run: once, sync: () => dev.sync() });
+      outputs[name] = () => c!.data();
+      memory[name] = {
         run: () => {
           c?.dispose();
-          c = matmul(a, b);
+          c = null;
+          once();
         },
-        sync: () => dev.sync(),
-      });
-      outputs.rddm = () => c!.data();
+        inputBytes: 2 * n * n * (x.dtype === 'float16' ? 2 : 4),
+      };
       cleanup.push(() => c?.dispose());
+    };
+    if (impls.includes('rddm')) ours('rddm', a, b);
+    if (impls.includes('rddm-f16')) {
+      const [a16, b16] = [a.toFloat16(), b.toFloat16()];
+      ours('rddm-f16', a16, b16);
+      cleanup.push(() => a16.dispose(), () => b16.dispose());
     }
     if (impls.includes('naive')) {
       const out = dev.createBuffer(n * n * 4, 'bench-naive');
@@ -91,10 +111,23 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     const timings = await timeInterleaved(contenders);
     // Same inputs everywhere: every result must agree with the first (float rounding only).
     const results = await Promise.all(contenders.map((c) => outputs[c.name]()));
+    const bytes: Record<string, number> = {};
+    for (const [name, m] of Object.entries(memory)) bytes[name] = await workingSetBytes(dev, m.inputBytes, m.run);
+    const f32 = contenders.findIndex((c) => c.name === 'rddm');
     contenders.forEach((c, i) => {
       const t = timings[i];
       const diff = i === 0 ? 0 : maxRelDiff(results[i], results[0]);
-      if (!(diff < 1e-4)) throw new Error(`matmul bench: ${c.name} disagrees with ${contenders[0].name} at ${n}³ (max relative difference ${diff})`);
+      // float16 operands and result: ~2^-11 relative rounding of each, not the 1e-4 of f32 reassociation.
+      const tol = c.name === 'rddm-f16' || contenders[0].name === 'rddm-f16' ? 1e-2 : 1e-4;
+      if (!(diff < tol)) throw new Error(`matmul bench: ${c.name} disagrees with ${contenders[0].name} at ${n}³ (max relative difference ${diff})`);
+      const vsF32 =
+        c.name === 'rddm-f16' && f32 >= 0
+          ? {
+              speedupVsF32: timings[f32].median / t.median,
+              cpuSpeedupVsF32: t.workerCpuMs && timings[f32].workerCpuMs ? timings[f32].workerCpuMs! / t.workerCpuMs : null,
+              memoryRatioVsF32: bytes['rddm-f16'] / bytes.rddm,
+            }
+          : {};
       cases.push({
         op: 'matmul',
         shape: [n, n, n],
@@ -105,6 +138,8 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
         reps: t.times.length,
         workerCpuMs: t.workerCpuMs,
         gflopsPerCpuS: t.workerCpuMs ? gflops(2 * n ** 3, t.workerCpuMs) : null,
+        ...(c.name in bytes ? { workingSetMiB: bytes[c.name] / 2 ** 20 } : {}),
+        ...vsF32,
       });
     });
     for (const f of cleanup) f();
@@ -117,7 +152,7 @@ function summary(cases: readonly BenchCase[]): string {
   const rows: Record<string, unknown>[] = [];
   for (const n of [...new Set(cases.map((c) => c.shape[0]))]) {
     const get = (impl: string) => cases.find((c) => c.shape[0] === n && c.impl === impl);
-    const [r, t, nv] = [get('rddm'), get('tfjs-webgpu'), get('naive')];
+    const [r, t, nv, h] = [get('rddm'), get('tfjs-webgpu'), get('naive'), get('rddm-f16')];
     const ratio = (base: BenchCase | undefined, key: 'ms' | 'workerCpuMs') => (r && base && r[key] && base[key] ? (base[key] as number) / (r[key] as number) : undefined);
     rows.push({
       size: n,
@@ -126,14 +161,17 @@ function summary(cases: readonly BenchCase[]): string {
       'x naive (wall)': ratio(nv, 'ms'),
       'rddm GFLOP/cpu-s': r?.gflopsPerCpuS ?? undefined,
       'tfjs GFLOP/cpu-s': t?.gflopsPerCpuS ?? undefined,
+      'f16 x f32 (wall)': h?.speedupVsF32 as number | undefined,
+      'f16 x f32 (cpu)': (h?.cpuSpeedupVsF32 as number | null) ?? undefined,
+      'f16/f32 memory': h?.memoryRatioVsF32 as number | undefined,
     });
   }
-  return `rddm speed-up (time of the baseline / time of rddm):\n${formatTable(rows)}`;
+  return `rddm speed-up (time of the baseline / time of rddm; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}`;
 }
 
 const family: BenchFamily = {
-  description: 'square fp32 matmul vs a naive kernel and tfjs-backend-webgpu',
-  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS'],
+  description: 'square fp32 matmul vs a naive kernel and tfjs-backend-webgpu; the same op on float16 operands',
+  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32'],
   run,
   summary,
 };

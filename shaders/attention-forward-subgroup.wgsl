@@ -10,10 +10,17 @@
 // Loops that load or store take their bound from the params (dk4, dv4 = ceil(D / 4)) so they stay rolled:
 // unrolled, the bounds-checked per-lane loads made this kernel take minutes to compile on lavapipe.
 
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+// QT, KT, VT, OT are the storage types of q, k, v and the output (src/ops/wgsl-types.ts makes any of them f16);
+// loads widen to f32, and the scores, softmax and accumulators are f32.
+alias QT = f32;
+alias KT = f32;
+alias VT = f32;
+alias OT = f32;
+
+@group(0) @binding(0) var<storage, read> q: array<QT>;
+@group(0) @binding(1) var<storage, read> k: array<KT>;
+@group(0) @binding(2) var<storage, read> v: array<VT>;
+@group(0) @binding(3) var<storage, read_write> o: array<OT>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
@@ -99,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
       for (var c = 0u; c < p.dv4; c++) {
         let a = acc[r * DV4 + c] * inv;
         for (var e = 0u; e < 4u; e++) {
-          if (c * 4u + e < DV) { o[o_base + c * 4u + e] = a[e]; }
+          if (c * 4u + e < DV) { o[o_base + c * 4u + e] = OT(a[e]); }
         }
       }
       lse[(b * p.heads + h) * p.lq + row] = (m[r] + log2(l[r])) * LN2;

@@ -10,10 +10,17 @@
 // recompute probabilities. DK, DV, BC are spliced in by src/ops/attention.ts (function-scope array sizes must
 // be constants).
 
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+// QT, KT, VT, OT are the storage types of q, k, v and the output (src/ops/wgsl-types.ts makes any of them f16);
+// loads widen to f32, and the scores, softmax and accumulators are f32.
+alias QT = f32;
+alias KT = f32;
+alias VT = f32;
+alias OT = f32;
+
+@group(0) @binding(0) var<storage, read> q: array<QT>;
+@group(0) @binding(1) var<storage, read> k: array<KT>;
+@group(0) @binding(2) var<storage, read> v: array<VT>;
+@group(0) @binding(3) var<storage, read_write> o: array<OT>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
@@ -38,7 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let qs = p.scale * LOG2E;
 
   var qr: array<f32, DK>;
-  for (var c = 0u; c < DK; c++) { qr[c] = q[q_base + c] * qs; }
+  for (var c = 0u; c < DK; c++) { qr[c] = f32(q[q_base + c]) * qs; }
   var acc: array<f32, DV>;
   for (var c = 0u; c < DV; c++) { acc[c] = 0.0; }
   var m = NEG_BIG;
@@ -53,7 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     for (var c = 0u; c < DK; c++) {
       let qc = qr[c];
-      for (var jj = 0u; jj < BC; jj++) { s[jj] = fma(qc, k[kr[jj] + c], s[jj]); }
+      for (var jj = 0u; jj < BC; jj++) { s[jj] = fma(qc, f32(k[kr[jj] + c]), s[jj]); }
     }
     var bm = m;
     for (var jj = 0u; jj < BC; jj++) {
@@ -72,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     l = l * alpha + ps;
     for (var c = 0u; c < DV; c++) {
       var a = acc[c] * alpha;
-      for (var jj = 0u; jj < BC; jj++) { a = fma(s[jj], v[vr[jj] + c], a); }
+      for (var jj = 0u; jj < BC; jj++) { a = fma(s[jj], f32(v[vr[jj] + c]), a); }
       acc[c] = a;
     }
   }
@@ -80,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (row_raw < p.lq) {
     let inv = 1.0 / l;
     let o_base = ((b * p.heads + h) * p.lq + row) * DV;
-    for (var c = 0u; c < DV; c++) { o[o_base + c] = acc[c] * inv; }
+    for (var c = 0u; c < DV; c++) { o[o_base + c] = OT(acc[c] * inv); }
     lse[(b * p.heads + h) * p.lq + row] = (m + log2(l)) * LN2;
   }
 }

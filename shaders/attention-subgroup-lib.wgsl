@@ -1,7 +1,7 @@
 enable subgroups;
 // Shared by the subgroup attention kernels (src/ops/attention*.ts prepends it, as random kernels prepend
 // philox-lib.wgsl): the uniform layout src/ops/attention-views.ts writes, row loads and the 8-lane broadcast.
-// Each kernel declares the q, k, v buffers these read.
+// Each kernel declares the q, k, v buffers these read (f32, or f16 in the forward kernel: loads widen to f32).
 
 struct Params {
   lq: u32, lk: u32, heads: u32, dk4: u32,
@@ -16,18 +16,18 @@ struct Params {
 // with d a multiple of 4 the selects fold away).
 fn load_q(base: u32, c4: u32, d: u32) -> vec4<f32> {
   let c = c4 * 4u;
-  return vec4(q[base + c], select(0.0, q[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, q[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, q[base + min(c + 3u, d - 1u)], c + 3u < d));
+  return vec4(f32(q[base + c]), select(0.0, f32(q[base + min(c + 1u, d - 1u)]), c + 1u < d),
+              select(0.0, f32(q[base + min(c + 2u, d - 1u)]), c + 2u < d), select(0.0, f32(q[base + min(c + 3u, d - 1u)]), c + 3u < d));
 }
 fn load_k(base: u32, c4: u32, d: u32) -> vec4<f32> {
   let c = c4 * 4u;
-  return vec4(k[base + c], select(0.0, k[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, k[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, k[base + min(c + 3u, d - 1u)], c + 3u < d));
+  return vec4(f32(k[base + c]), select(0.0, f32(k[base + min(c + 1u, d - 1u)]), c + 1u < d),
+              select(0.0, f32(k[base + min(c + 2u, d - 1u)]), c + 2u < d), select(0.0, f32(k[base + min(c + 3u, d - 1u)]), c + 3u < d));
 }
 fn load_v(base: u32, c4: u32, d: u32) -> vec4<f32> {
   let c = c4 * 4u;
-  return vec4(v[base + c], select(0.0, v[base + min(c + 1u, d - 1u)], c + 1u < d),
-              select(0.0, v[base + min(c + 2u, d - 1u)], c + 2u < d), select(0.0, v[base + min(c + 3u, d - 1u)], c + 3u < d));
+  return vec4(f32(v[base + c]), select(0.0, f32(v[base + min(c + 1u, d - 1u)]), c + 1u < d),
+              select(0.0, f32(v[base + min(c + 2u, d - 1u)]), c + 2u < d), select(0.0, f32(v[base + min(c + 3u, d - 1u)]), c + 3u < d));
 }
 fn bcast8(x: vec4<f32>) -> array<vec4<f32>, 8> {
   return array(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u),

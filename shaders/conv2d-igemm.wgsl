@@ -17,6 +17,9 @@
 //
 // The input gradient runs through this same kernel (stride 1 over the zero-inserted, fully padded dY with the
 // flipped, transposed kernel), so there is no separate backward-data shader.
+//
+// XT, WT, OT are the storage types of the packed input, the packed weights and the output (src/ops/wgsl-types.ts
+// makes any of them f16): operands are widened as they are loaded, sums and the bias stay f32.
 
 enable subgroups;
 
@@ -40,10 +43,14 @@ struct Params {
   _p0: u32, _p1: u32, _p2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> xh: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
+alias XT = f32;
+alias WT = f32;
+alias OT = f32;
+
+@group(0) @binding(0) var<storage, read> xh: array<vec4<XT>>;
+@group(0) @binding(1) var<storage, read> wp: array<vec4<WT>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<OT>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 const NR: u32 = /*NR*/2u; // 1..4 row groups of 8 pixels
@@ -72,7 +79,7 @@ fn store_row(acc: ptr<function, Acc>, r: u32, row0: u32, out_base: u32, c: u32, 
   if (m >= p.M) { return; }
   let v = (*acc)[r] + bv;
   for (var j = 0u; j < 4u; j++) {
-    if (c + 8u * j < p.CoutG) { out[out_base + (c + 8u * j) * p.plane + m] = v[j]; }
+    if (c + 8u * j < p.CoutG) { out[out_base + (c + 8u * j) * p.plane + m] = OT(v[j]); }
   }
 }
 
@@ -111,13 +118,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     for (var kx = 0u; kx < p.KW; kx++) {
       let tap = (ky * p.dy * p.Wp + kx * p.dx) * p.C4q;
       for (var c4 = 0u; c4 < p.C4q; c4++) {
-        let bk = transpose(mat4x4(wp[wi], wp[wi + 8u], wp[wi + 16u], wp[wi + 24u]));
+        let bk = transpose(mat4x4(vec4<f32>(wp[wi]), vec4<f32>(wp[wi + 8u]), vec4<f32>(wp[wi + 16u]), vec4<f32>(wp[wi + 24u])));
         wi += p.CoP;
         let t = tap + c4;
-        fma_group(&acc, 0u, xh[xi[0] + t], bk);
-        if (NR > 1u) { fma_group(&acc, 8u, xh[xi[1] + t], bk); }
-        if (NR > 2u) { fma_group(&acc, 16u, xh[xi[2] + t], bk); }
-        if (NR > 3u) { fma_group(&acc, 24u, xh[xi[3] + t], bk); }
+        fma_group(&acc, 0u, vec4<f32>(xh[xi[0] + t]), bk);
+        if (NR > 1u) { fma_group(&acc, 8u, vec4<f32>(xh[xi[1] + t]), bk); }
+        if (NR > 2u) { fma_group(&acc, 16u, vec4<f32>(xh[xi[2] + t]), bk); }
+        if (NR > 3u) { fma_group(&acc, 24u, vec4<f32>(xh[xi[3] + t]), bk); }
       }
     }
   }

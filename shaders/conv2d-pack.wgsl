@@ -12,6 +12,9 @@
 //
 // pack_grad: dY [N][Cout][Ho][Wo] → gt[g][nl][pixel][co] (channels last, co padded to CoP with zeros), for the
 // chunk's samples and pixels.
+//
+// The packed copies keep the source's element type ST (f32, or f16 through src/ops/wgsl-types.ts): an f16 operand
+// stays half the bytes all the way into the convolution kernels.
 
 struct InputParams {
   total: u32,      // packed vec4s to write
@@ -44,8 +47,10 @@ struct GradParams {
   _p0: u32,
 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+alias ST = f32;
+
+@group(0) @binding(0) var<storage, read> src: array<ST>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<ST>>;
 @group(0) @binding(2) var<uniform> pi: InputParams;
 
 override WG: u32 = 64;
@@ -84,10 +89,10 @@ fn pack_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let base = pi.src_off + ((pi.n0 + nl) * pi.C + g * pi.Cg) * plane + u32(sy) * pi.W + u32(sx);
     for (var e = 0u; e < 4u; e++) {
       let c = c4 * 4u + e;
-      if (c < pi.Cg) { v[e] = src[base + c * plane]; }
+      if (c < pi.Cg) { v[e] = f32(src[base + c * plane]); }
     }
   }
-  dst[i] = v;
+  dst[i] = vec4<ST>(v);
 }
 
 @group(0) @binding(2) var<uniform> pw: WeightParams;
@@ -117,11 +122,11 @@ fn pack_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
       // Source weight [g * src_cout_g + o][c][ky][kx]; the transposed kernel swaps the two channel roles.
       let o = select(co, ci, pw.flip != 0u);
       let c = select(ci, co, pw.flip != 0u);
-      let w = src[pw.w_off + (((g * pw.src_cout_g + o) * pw.src_cin + c) * pw.KH + ky) * pw.KW + kx];
+      let w = f32(src[pw.w_off + (((g * pw.src_cout_g + o) * pw.src_cin + c) * pw.KH + ky) * pw.KW + kx]);
       v[e] = select(0.0, w, c4 * 4u + e < pw.CinG);
     }
   }
-  dst[i] = v;
+  dst[i] = vec4<ST>(v);
 }
 
 @group(0) @binding(2) var<uniform> pg: GradParams;
@@ -140,7 +145,7 @@ fn pack_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   var v = vec4<f32>(0.0);
   for (var e = 0u; e < 4u; e++) {
     let co = c4 * 4u + e;
-    if (co < pg.CoutG) { v[e] = src[pg.src_off + ((pg.n0 + nl) * pg.Cout + g * pg.CoutG + co) * pg.plane + pg.pix0 + px]; }
+    if (co < pg.CoutG) { v[e] = f32(src[pg.src_off + ((pg.n0 + nl) * pg.Cout + g * pg.CoutG + co) * pg.plane + pg.pix0 + px]); }
   }
-  dst[i] = v;
+  dst[i] = vec4<ST>(v);
 }

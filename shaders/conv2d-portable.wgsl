@@ -7,6 +7,7 @@
 // with k = (ci, ky, kx) within the group. Each invocation accumulates a TM x TN block in registers (TM/TN are
 // spliced in by src/ops/conv2d-kernels.ts; the workgroup shape is an override), rows and columns interleaved across
 // invocations so neighbours touch neighbouring addresses. Groups run as separate dispatches (ci0/co0 offsets).
+// AT, BT, OT are the storage types of src_a, src_b, dst (src/ops/wgsl-types.ts makes any of them f16); sums are f32.
 
 struct Params {
   n_batch: u32, cin: u32, h: u32, w: u32,
@@ -16,9 +17,13 @@ struct Params {
   cout_g: u32, ci0: u32, co0: u32, x_off: u32,
 }
 
-@group(0) @binding(0) var<storage, read> src_a: array<f32>;
-@group(0) @binding(1) var<storage, read> src_b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+alias AT = f32;
+alias BT = f32;
+alias OT = f32;
+
+@group(0) @binding(0) var<storage, read> src_a: array<AT>;
+@group(0) @binding(1) var<storage, read> src_b: array<BT>;
+@group(0) @binding(2) var<storage, read_write> dst: array<OT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 const TM: u32 = /*TM*/4u;
@@ -33,7 +38,7 @@ fn x_at(n: u32, pix: u32, ci: u32, ky: u32, kx: u32) -> f32 {
   let iy = i32(oy * p.sh + ky * p.dh) - i32(p.ph);
   let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pw);
   if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
-  return src_a[p.x_off + ((n * p.cin + p.ci0 + ci) * p.h + u32(iy)) * p.w + u32(ix)];
+  return f32(src_a[p.x_off + ((n * p.cin + p.ci0 + ci) * p.h + u32(iy)) * p.w + u32(ix)]);
 }
 
 @compute @workgroup_size(WX, WY, 1)
@@ -58,7 +63,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     }
     for (var j = 0u; j < TN; j++) {
       let co = min(col_base + j * WX, p.cout_g - 1u);
-      bv[j] = src_b[(p.co0 + co) * K + k];
+      bv[j] = f32(src_b[(p.co0 + co) * K + k]);
     }
     for (var i = 0u; i < TM; i++) {
       for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]); }
@@ -69,7 +74,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     if (pix >= npix) { continue; }
     for (var j = 0u; j < TN; j++) {
       let co = col_base + j * WX;
-      if (co < p.cout_g) { dst[(n * p.cout + p.co0 + co) * npix + pix] = acc[i * TN + j]; }
+      if (co < p.cout_g) { dst[(n * p.cout + p.co0 + co) * npix + pix] = OT(acc[i * TN + j]); }
     }
   }
 }
@@ -102,14 +107,14 @@ fn backward_data(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         if (ty >= 0 && tx >= 0 && (u32(ty) % p.sh) == 0u && (u32(tx) % p.sw) == 0u) {
           let oy = u32(ty) / p.sh;
           let ox = u32(tx) / p.sw;
-          if (oy < p.oh && ox < p.ow) { v = src_a[((n * p.cout + p.co0 + co) * p.oh + oy) * p.ow + ox]; }
+          if (oy < p.oh && ox < p.ow) { v = f32(src_a[((n * p.cout + p.co0 + co) * p.oh + oy) * p.ow + ox]); }
         }
       }
       av[i] = v;
     }
     for (var j = 0u; j < TN; j++) {
       let ci = min(col_base + j * WX, p.cin_g - 1u);
-      bv[j] = src_b[(p.co0 + co) * Kw + ci * kk + r];
+      bv[j] = f32(src_b[(p.co0 + co) * Kw + ci * kk + r]);
     }
     for (var i = 0u; i < TM; i++) {
       for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]); }
@@ -120,7 +125,7 @@ fn backward_data(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     if (q >= npix) { continue; }
     for (var j = 0u; j < TN; j++) {
       let ci = col_base + j * WX;
-      if (ci < p.cin_g) { dst[(n * p.cin + p.ci0 + ci) * npix + q] = acc[i * TN + j]; }
+      if (ci < p.cin_g) { dst[(n * p.cin + p.ci0 + ci) * npix + q] = OT(acc[i * TN + j]); }
     }
   }
 }
@@ -149,7 +154,7 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
       var bv: array<f32, TN>;
       for (var i = 0u; i < TM; i++) {
         let co = min(row_base + i * WY, p.cout_g - 1u);
-        av[i] = src_b[(n * p.cout + p.co0 + co) * npix + pix];
+        av[i] = f32(src_b[(n * p.cout + p.co0 + co) * npix + pix]);
       }
       for (var j = 0u; j < TN; j++) { bv[j] = x_at(n, pix, ci_j[j], ky_j[j], kx_j[j]); }
       for (var i = 0u; i < TM; i++) {
@@ -162,7 +167,7 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (co >= p.cout_g) { continue; }
     for (var j = 0u; j < TN; j++) {
       let k = col_base + j * WX;
-      if (k < Kw) { dst[(p.co0 + co) * Kw + k] = acc[i * TN + j]; }
+      if (k < Kw) { dst[(p.co0 + co) * Kw + k] = OT(acc[i * TN + j]); }
     }
   }
 }

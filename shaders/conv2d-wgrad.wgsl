@@ -5,7 +5,8 @@
 // pixel each lane loads one vec4 of the packed input (its k step) and one vec4 of dY (its 4 consecutive output
 // channels, from the channels-last pack), the k vec4s are shared by broadcast, and every lane accumulates the
 // outer product. The pixel loop can be split across workgroups (wid.z); the splits' partial sums are added by
-// the caller.
+// the caller. XT and GT are the packed input's and packed dY's storage types (src/ops/wgsl-types.ts makes either
+// f16); they are widened as they are loaded, and the sums and partial results are f32.
 
 enable subgroups;
 
@@ -22,8 +23,11 @@ struct Params {
   _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> xh: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> gt: array<vec4<f32>>;
+alias XT = f32;
+alias GT = f32;
+
+@group(0) @binding(0) var<storage, read> xh: array<vec4<XT>>;
+@group(0) @binding(1) var<storage, read> gt: array<vec4<GT>>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -109,10 +113,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     var xb = (((nl * p.G + g) * p.Hp + oy * p.sy) * p.Wp) * p.C4q;
     var gb = ((g * p.Nc + nl) * p.Ho + oy) * p.Wo * q4 + co0 / 4u + lane;
     for (var ox = 0u; ox < p.Wo; ox++) {
-      let gv = gt[gb];
+      let gv = vec4<f32>(gt[gb]);
       gb += q4;
-      fma_group(&acc, 0u, xh[xb + ko[0]], gv);
-      if (NR > 1u) { fma_group(&acc, 32u, xh[xb + ko[1]], gv); }
+      fma_group(&acc, 0u, vec4<f32>(xh[xb + ko[0]]), gv);
+      if (NR > 1u) { fma_group(&acc, 32u, vec4<f32>(xh[xb + ko[1]]), gv); }
       xb += p.sx * p.C4q;
     }
   }

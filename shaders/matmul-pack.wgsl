@@ -1,7 +1,8 @@
 // Packs a strided [batch, R, K] view into dense rows of vec4 along K, zero-padded to K4 = ceil(K / 4) vec4s.
 // The fast matmul kernels read both operands this way (A as M x K, B transposed as N x K), so one kernel
 // serves both: B's transpose is just B's view with its two strides swapped. The copy is O((M + N)·K) against
-// the product's O(M·N·K), and is skipped when a view is already laid out like this.
+// the product's O(M·N·K), and is skipped when a view is already laid out like this. The packed copy keeps the
+// source's element type ST (f32, or f16 through src/ops/wgsl-types.ts), so an f16 operand stays half the bytes.
 
 struct Params {
   R: u32, K: u32, K4: u32, total: u32,
@@ -11,8 +12,10 @@ struct Params {
   rows_fastest: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+alias ST = f32;
+
+@group(0) @binding(0) var<storage, read> src: array<ST>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<ST>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 override WG: u32 = 64;
@@ -38,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var v = vec4<f32>(0.0);
   for (var j = 0u; j < 4u; j++) {
     let k = q * 4u + j;
-    if (k < p.K) { v[j] = src[base + k * p.cs]; }
+    if (k < p.K) { v[j] = f32(src[base + k * p.cs]); }
   }
-  dst[(b * p.R + r) * p.K4 + q] = v;
+  dst[(b * p.R + r) * p.K4 + q] = vec4<ST>(v);
 }

@@ -15,6 +15,9 @@
 // accumulator array in memory (several times slower on lavapipe). So row groups are explicit calls with constant
 // row numbers (guarded by `NR > i`, which folds away) instead of a loop over NR, whose body is too large for the
 // unroller; the remaining loops are short and get unrolled.
+//
+// AT, BT, CT are the storage types (src/ops/wgsl-types.ts makes any of them f16): operands are widened to f32 as
+// they are loaded and every product accumulates in f32.
 
 enable subgroups;
 
@@ -24,9 +27,13 @@ struct Params {
   b_off: u32, b_bs: u32, b_rs: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> bt: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+alias AT = f32;
+alias BT = f32;
+alias CT = f32;
+
+@group(0) @binding(0) var<storage, read> a: array<vec4<AT>>;
+@group(0) @binding(1) var<storage, read> bt: array<vec4<BT>>;
+@group(0) @binding(2) var<storage, read_write> c: array<CT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 const NR: u32 = /*NR*/4u; // at most 4 (see the row groups in main)
@@ -56,7 +63,7 @@ fn store_row(acc: ptr<function, Acc>, r: u32, row0: u32, c_base: u32, col: u32) 
   if (row >= p.M) { return; }
   let v = (*acc)[r];
   for (var j = 0u; j < 4u; j++) {
-    if (col + j * 8u < p.N) { c[c_base + row * p.N + col + j * 8u] = v[j]; }
+    if (col + j * 8u < p.N) { c[c_base + row * p.N + col + j * 8u] = CT(v[j]); }
   }
 }
 
@@ -86,11 +93,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
 
   var acc: Acc;
   for (var k = 0u; k < p.K4; k++) {
-    let bk = transpose(mat4x4(bt[b_idx[0] + k], bt[b_idx[1] + k], bt[b_idx[2] + k], bt[b_idx[3] + k]));
-    fma_group(&acc, 0u, a[a_idx[0] + k], bk);
-    if (NR > 1u) { fma_group(&acc, 8u, a[a_idx[1] + k], bk); }
-    if (NR > 2u) { fma_group(&acc, 16u, a[a_idx[2] + k], bk); }
-    if (NR > 3u) { fma_group(&acc, 24u, a[a_idx[3] + k], bk); }
+    let bk = transpose(mat4x4(vec4<f32>(bt[b_idx[0] + k]), vec4<f32>(bt[b_idx[1] + k]), vec4<f32>(bt[b_idx[2] + k]), vec4<f32>(bt[b_idx[3] + k])));
+    fma_group(&acc, 0u, vec4<f32>(a[a_idx[0] + k]), bk);
+    if (NR > 1u) { fma_group(&acc, 8u, vec4<f32>(a[a_idx[1] + k]), bk); }
+    if (NR > 2u) { fma_group(&acc, 16u, vec4<f32>(a[a_idx[2] + k]), bk); }
+    if (NR > 3u) { fma_group(&acc, 24u, vec4<f32>(a[a_idx[3] + k]), bk); }
   }
 
   let col = col0 + lane;

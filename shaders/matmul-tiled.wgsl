@@ -3,6 +3,7 @@
 // tiles with vec4 loads along K (packed operands, as for the subgroup kernel; strides and offsets in vec4
 // units) into workgroup memory stored k-major, so the inner loop reads neighbouring rows/columns.
 // Rows and columns of an invocation are interleaved (lid + i·TS): a warp's lanes read consecutive words.
+// AT, BT, CT are the storage types (src/ops/wgsl-types.ts makes any of them f16); the tiles and sums are f32.
 
 struct Params {
   M: u32, N: u32, K4: u32, _pad0: u32,
@@ -10,9 +11,13 @@ struct Params {
   b_off: u32, b_bs: u32, b_rs: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> bt: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+alias AT = f32;
+alias BT = f32;
+alias CT = f32;
+
+@group(0) @binding(0) var<storage, read> a: array<vec4<AT>>;
+@group(0) @binding(1) var<storage, read> bt: array<vec4<BT>>;
+@group(0) @binding(2) var<storage, read_write> c: array<CT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 override TS: u32 = 16;
@@ -37,8 +42,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       var va = vec4<f32>(0.0);
       var vb = vec4<f32>(0.0);
       if (kq < p.K4) {
-        va = a[a_base + min(row0 + r, p.M - 1u) * p.a_rs + kq];
-        vb = bt[b_base + min(col0 + r, p.N - 1u) * p.b_rs + kq];
+        va = vec4<f32>(a[a_base + min(row0 + r, p.M - 1u) * p.a_rs + kq]);
+        vb = vec4<f32>(bt[b_base + min(col0 + r, p.N - 1u) * p.b_rs + kq]);
       }
       let t = (s % KQ) * 4u * T + r;
       for (var j = 0u; j < 4u; j++) {
@@ -61,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row >= p.M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + j * TS;
-      if (col < p.N) { c[(wid.z * p.M + row) * p.N + col] = acc[i][j]; }
+      if (col < p.N) { c[(wid.z * p.M + row) * p.N + col] = CT(acc[i][j]); }
     }
   }
 }

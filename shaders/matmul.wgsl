@@ -3,6 +3,7 @@
 // what lavapipe runs fastest. TM/TN are spliced in by src/ops/matmul.ts (function-scope arrays need constant
 // sizes); the workgroup shape is an override. Rows and columns are interleaved across invocations
 // (row = base + lid.y + i * WY) so neighbouring invocations read neighbouring addresses on real GPUs.
+// AT, BT, CT are the storage types (src/ops/wgsl-types.ts makes any of them f16); products accumulate in f32.
 
 struct Params {
   M: u32, N: u32, K: u32, _pad: u32,
@@ -10,9 +11,13 @@ struct Params {
   b_off: u32, b_bs: u32, b_rs: u32, b_cs: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+alias AT = f32;
+alias BT = f32;
+alias CT = f32;
+
+@group(0) @binding(0) var<storage, read> a: array<AT>;
+@group(0) @binding(1) var<storage, read> b: array<BT>;
+@group(0) @binding(2) var<storage, read_write> c: array<CT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 const TM: u32 = /*TM*/4u;
@@ -36,8 +41,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var k = 0u; k < p.K; k++) {
     var av: array<f32, TM>;
     var bv: array<f32, TN>;
-    for (var i = 0u; i < TM; i++) { av[i] = a[a_row[i] + k * p.a_cs]; }
-    for (var j = 0u; j < TN; j++) { bv[j] = b[b_col[j] + k * p.b_rs]; }
+    for (var i = 0u; i < TM; i++) { av[i] = f32(a[a_row[i] + k * p.a_cs]); }
+    for (var j = 0u; j < TN; j++) { bv[j] = f32(b[b_col[j] + k * p.b_rs]); }
     for (var i = 0u; i < TM; i++) {
       for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]); }
     }
@@ -48,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (r >= p.M) { continue; }
     for (var j = 0u; j < TN; j++) {
       let col = col_base + j * WX;
-      if (col < p.N) { c[c_base + r * p.N + col] = acc[i * TN + j]; }
+      if (col < p.N) { c[c_base + r * p.N + col] = CT(acc[i * TN + j]); }
     }
   }
 }

@@ -2,6 +2,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { conv2d } from '../ops/conv2d.js';
 import { Module, parameter } from './module.js';
 import { kaimingUniform } from './linear.js';
+import { autocastConv2d, autocastState } from './autocast.js';
 
 /** A size given once for both axes or as [h, w], as PyTorch's int-or-tuple arguments. */
 export type Size2 = number | readonly [number, number];
@@ -10,7 +11,8 @@ const hw = (v: Size2): [number, number] => (typeof v === 'number' ? [v, v] : [v[
 /**
  * nn.Conv2d with PyTorch's parameter layout (weight [out, in/groups, kh, kw], bias [out]) and default init
  * (kaiming-uniform with a = √5, i.e. U(±1/√fan_in) for weight and bias, fan_in = in/groups·kh·kw), so
- * diffusers/PyTorch state dicts load as they are.
+ * diffusers/PyTorch state dicts load as they are. Inside nn.autocast it computes from float16 copies of x and the
+ * weight.
  */
 export class Conv2d extends Module {
   weight: Tensor;
@@ -41,6 +43,9 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    const opts = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+    const ac = autocastState();
+    if (ac) return autocastConv2d(x, this.weight, this.bias, opts, ac.outputDtype);
+    return conv2d(x, this.weight, this.bias, opts);
   }
 }

@@ -1,6 +1,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { rand } from '../ops/random.js';
 import { Module, parameter } from './module.js';
+import { autocastLinear, autocastState } from './autocast.js';
 
 /** PyTorch's default init for Linear/Conv weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming-uniform, a=sqrt(5)). */
 export function kaimingUniform(shape: readonly number[], fanIn: number): Tensor {
@@ -8,7 +9,10 @@ export function kaimingUniform(shape: readonly number[], fanIn: number): Tensor 
   return rand(shape, { low: -bound, high: bound });
 }
 
-/** y = x Wᵀ + b, with W of shape [out, in] (PyTorch layout, so state dicts load directly). */
+/**
+ * y = x Wᵀ + b, with W of shape [out, in] (PyTorch layout, so state dicts load directly). Inside nn.autocast it
+ * computes from float16 copies of x and W.
+ */
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
@@ -26,6 +30,8 @@ export class Linear extends Module {
     if (x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures} -> ${this.outFeatures}): input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}])`);
     }
+    const ac = autocastState();
+    if (ac) return autocastLinear(x, this.weight, this.bias, ac.outputDtype);
     const wt = this.weight.T;
     const y = x.matmul(wt);
     wt.dispose();

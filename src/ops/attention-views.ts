@@ -43,7 +43,7 @@ export function attentionShapes(op: string, q: Tensor, k: Tensor, v: Tensor) {
   }
   if (Lk === 0) throw new Error(`${op}: k and v have no keys (length 0); got ${all}`);
   if (Dk === 0 || Dv === 0) throw new Error(`${op}: head dimensions must be at least 1; got ${all}`);
-  for (const t of [q, k, v]) if (t.dtype !== 'float32') throw new Error(`${op}: expected float32 tensors; got ${all}`);
+  for (const t of [q, k, v]) if (t.dtype === 'int32') throw new Error(`${op}: expected float32 or float16 tensors, got int32; got ${all}`);
   return { B, H, Lq, Lk, Dk, Dv };
 }
 

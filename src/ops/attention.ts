@@ -5,7 +5,10 @@ import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
 import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
+import type { DType } from '../tensor/dtype.js';
 import { softmax } from './softmax.js';
+import { cast } from './cast.js';
+import { withTypes } from './wgsl-types.js';
 import { concat, slice, transpose } from './shape-ops.js';
 import { attentionBackward } from './attention-backward.js';
 import {
@@ -24,6 +27,8 @@ export { MAX_HEAD_DIM, setAttentionKernel, type AttentionKernel } from './attent
 export interface AttentionOptions {
   /** Multiplier of the scores before softmax; default 1/sqrt(headDim of q). */
   scale?: number;
+  /** Element type of the output (default: float16 when q, k and v all are, else float32). */
+  dtype?: DType;
 }
 
 /** Portable kernel: keys per block of the online softmax (one rescale of the accumulator per block). */
@@ -35,11 +40,14 @@ const BLOCK_KEYS = 8;
 /** Subgroup kernel: query rows per lane (each loaded k/v element then feeds 8·R queries; 8 spills registers). */
 const ROWS_PER_LANE = 4;
 
-/** The fused forward: returns O [B,H,Lq,Dv] and the per-row logsumexp [B,H,Lq]. No autograd. */
-export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: number): { out: Tensor; lse: Tensor } {
+/**
+ * The fused forward: returns O [B,H,Lq,Dv] (of type `dtype`) and the per-row logsumexp [B,H,Lq] (float32). No
+ * autograd. q, k, v may each be float16: loaded as f16, scores and sums in f32.
+ */
+export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: number, dtype: DType = attentionResultType(q, k, v)): { out: Tensor; lse: Tensor } {
   const { B, H, Lq, Lk, Dk, Dv } = attentionShapes('scaledDotProductAttention', q, k, v);
   if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) throw new Error(`attentionForwardRaw: head dimensions above ${MAX_HEAD_DIM} are not fused (got ${Dk}, ${Dv})`);
-  const out = empty([B, H, Lq, Dv]);
+  const out = empty([B, H, Lq, Dv], dtype);
   const lse = empty([B, H, Lq]);
   if (B * H * Lq === 0) return { out, lse };
   const [qv, kv, vv] = [headView(q), headView(k), headView(v)];
@@ -47,11 +55,12 @@ export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: numb
   const sg = useSubgroupKernels(dev);
   const WG = portableWorkgroupSize(dev);
   const rowsPerGroup = sg ? 8 * ROWS_PER_LANE : WG;
+  const types = { QT: q.dtype, KT: k.dtype, VT: v.dtype, OT: dtype };
   dev.dispatch({
     name: 'attention_forward',
     pipeline: sg
-      ? dev.pipeline('attention_forward_subgroup', attentionSource(subgroupForward, { DK: Dk, DV: Dv, R: ROWS_PER_LANE }))
-      : dev.pipeline('attention_forward', attentionSource(portableForward, { DK: Dk, DV: Dv, BC: BLOCK_KEYS }), { WG }),
+      ? dev.pipeline('attention_forward_subgroup', withTypes(attentionSource(subgroupForward, { DK: Dk, DV: Dv, R: ROWS_PER_LANE }), types))
+      : dev.pipeline('attention_forward', withTypes(attentionSource(portableForward, { DK: Dk, DV: Dv, BC: BLOCK_KEYS }), types), { WG }),
     buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, out.buffer, lse.buffer],
     uniform: attentionParams(Lq, Lk, H, [qv, kv, vv], scale, Dk, Dv),
     workgroups: [Math.ceil(Lq / rowsPerGroup), H, B],
@@ -71,27 +80,54 @@ export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: numb
  * q/k's. q, k, v may be strided views with a dense last axis (e.g. [B, L, H, D] transposed) without a copy.
  * Backward (FlashAttention-2 style) recomputes the probabilities blockwise from the saved logsumexp.
  * Heads wider than MAX_HEAD_DIM (the VAE's single 512-wide head) take `attentionChunked` instead.
+ * float16 q/k/v run the fused forward on f16 loads (f32 scores and softmax); the backward pass converts the saved
+ * tensors to f32 and returns each gradient in its input's type.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const { Dk, Dv } = attentionShapes('scaledDotProductAttention', q, k, v);
   const scale = opts.scale ?? 1 / Math.sqrt(Dk);
-  if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) return attentionChunked(q, k, v, scale);
-  const { out, lse } = noGrad(() => attentionForwardRaw(q, k, v, scale));
+  const dtype = opts.dtype ?? attentionResultType(q, k, v);
+  if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) {
+    // The chunked composite's softmax is f32-only: widen (differentiably) and round the result back.
+    const wide = [q, k, v].map((t) => cast(t, 'float32'));
+    const y = attentionChunked(wide[0], wide[1], wide[2], scale);
+    wide.forEach((t, i) => t !== [q, k, v][i] && t.dispose());
+    const out = cast(y, dtype);
+    if (out !== y) y.dispose();
+    return out;
+  }
+  const { out, lse } = noGrad(() => attentionForwardRaw(q, k, v, scale, dtype));
   const y = record(
     'scaledDotProductAttention',
     out,
     [q, k, v],
-    (g, [qs, ks, vs, os, ls]) => {
+    (g, saved) => {
+      // The backward kernels are f32: float16 saved tensors and gradient are widened for them.
+      const [qs, ks, vs, os, gs] = [...saved.slice(0, 4), g].map((t) => (t.dtype === 'float32' ? t : cast(t, 'float32')));
       // dQ's kernel also computes D = rowsum(dO * O), which dK/dV need: it always runs.
-      const { dq, dk, dv } = attentionBackward(qs, ks, vs, os, ls, g, scale, k.requiresGrad || v.requiresGrad);
-      const keep = [q.requiresGrad, k.requiresGrad, v.requiresGrad];
-      [dq, dk, dv].forEach((t, i) => !keep[i] && t?.dispose());
-      return [keep[0] ? dq : null, keep[1] ? dk : null, keep[2] ? dv : null];
+      const { dq, dk, dv } = attentionBackward(qs, ks, vs, os, saved[4], gs, scale, k.requiresGrad || v.requiresGrad);
+      [qs, ks, vs, os, gs].forEach((t, i) => t !== [...saved.slice(0, 4), g][i] && t.dispose());
+      const inputs = [q, k, v];
+      return [dq, dk, dv].map((t, i) => {
+        if (!t) return null;
+        if (!inputs[i].requiresGrad) {
+          t.dispose();
+          return null;
+        }
+        const r = cast(t, inputs[i].dtype);
+        if (r !== t) t.dispose();
+        return r;
+      });
     },
     [q, k, v, out, lse],
   );
   lse.dispose(); // the tape holds its own reference when it needs one
   return y;
+}
+
+/** The output type without an explicit one: float16 when q, k and v all are, else float32. */
+function attentionResultType(q: Tensor, k: Tensor, v: Tensor): DType {
+  return [q, k, v].every((t) => t.dtype === 'float16') ? 'float16' : 'float32';
 }
 
 /** Bytes of scores one chunk of `attentionChunked` may hold. */

@@ -3,7 +3,9 @@ import packSource from '../../shaders/conv2d-pack.wgsl';
 import portableTemplate from '../../shaders/conv2d-portable.wgsl';
 import wgradTemplate from '../../shaders/conv2d-wgrad.wgsl';
 import type { GpuDevice } from '../../runtime/index.js';
+import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
+import { withTypes } from './wgsl-types.js';
 import { getConv2dTiles, type ConvGeometry } from './conv2d-plan.js';
 
 /**
@@ -15,6 +17,8 @@ import { getConv2dTiles, type ConvGeometry } from './conv2d-plan.js';
  * - packed dY     gt[g][n][pixel][co]: channels last, co padded to a multiple of 32 (weight gradient only).
  * Activations and the results are NCHW, as at the API. Large inputs are processed in chunks of whole samples or,
  * for one huge sample, of output rows, so no packed buffer exceeds the binding limit (src/ops/conv2d-plan.ts).
+ * Every operand may be float16 (`dtype` fields; default float32): packed copies keep their source's type, the
+ * kernels widen what they load and sum in f32.
  */
 
 export const PACK_WG = 64;
@@ -32,14 +36,14 @@ function spliced(name: string, template: string, nr: number): string {
   return s;
 }
 
-function packDispatch(dev: GpuDevice, entry: string, src: GPUBuffer, dst: GPUBuffer, uniform: Uint32Array, total: number): void {
+function packDispatch(dev: GpuDevice, entry: string, src: GPUBuffer, dst: GPUBuffer, uniform: Uint32Array, total: number, dtype: DType): void {
   dev.dispatch({
     name: `conv2d_${entry}`,
-    pipeline: dev.pipeline(`conv2d_${entry}`, packSource, { WG: PACK_WG }, entry),
+    pipeline: dev.pipeline(`conv2d_${entry}`, withTypes(packSource, { ST: dtype }), { WG: PACK_WG }, entry),
     buffers: [src, dst],
     uniform,
     workgroups: workgroups1d(dev, total, PACK_WG),
-    bytes: 4 * 4 * total * 2,
+    bytes: 4 * bytesPerElement(dtype) * total * 2,
   });
 }
 
@@ -61,6 +65,8 @@ export interface PackInputSpec {
   x0: number;
   sy: number;
   sx: number;
+  /** Element type of the source, and so of the packed copy (default float32). */
+  dtype?: DType;
 }
 
 /** Channels per group rounded up to 4: the packed pixel's size in floats. */
@@ -74,7 +80,8 @@ export function packedInputBytes(s: Pick<PackInputSpec, 'C' | 'G' | 'nc' | 'Hp' 
 export function packInput(dev: GpuDevice, s: PackInputSpec): GPUBuffer {
   const C4 = packedChannels(s.C, s.G);
   const total = (s.nc * s.G * s.Hp * s.Wp * C4) / 4;
-  const dst = dev.createBuffer(Math.max(16, total * 16), 'conv2d-xh');
+  const dtype = s.dtype ?? 'float32';
+  const dst = dev.createBuffer(Math.max(16, total * 4 * bytesPerElement(dtype)), 'conv2d-xh');
   const u = new Uint32Array(16);
   const i = new Int32Array(u.buffer);
   u.set([total, s.C, s.H, s.W, s.C / s.G, C4, s.G, s.Hp, s.Wp, s.n0, s.srcOff]);
@@ -82,7 +89,7 @@ export function packInput(dev: GpuDevice, s: PackInputSpec): GPUBuffer {
   i[12] = s.x0;
   u[13] = s.sy;
   u[14] = s.sx;
-  if (total > 0) packDispatch(dev, 'pack_input', s.src, dst, u, total);
+  if (total > 0) packDispatch(dev, 'pack_input', s.src, dst, u, total, dtype);
   return dst;
 }
 
@@ -100,6 +107,7 @@ export interface PackWeightSpec {
   /** Shape of the source weight: [G * srcCoutG, srcCin, KH, KW]. */
   srcCoutG: number;
   srcCin: number;
+  dtype?: DType;
 }
 
 export interface PackedWeight {
@@ -107,16 +115,18 @@ export interface PackedWeight {
   /** Output channels per group as packed (a multiple of 32). */
   CoP: number;
   C4: number;
+  dtype: DType;
 }
 
 export function packWeight(dev: GpuDevice, s: PackWeightSpec): PackedWeight {
   const C4 = round(s.CinG, 4);
   const CoP = round(s.CoutG, 32);
   const total = s.G * s.KH * s.KW * (C4 / 4) * CoP;
-  const buffer = dev.createBuffer(total * 16, 'conv2d-wp');
+  const dtype = s.dtype ?? 'float32';
+  const buffer = dev.createBuffer(total * 4 * bytesPerElement(dtype), 'conv2d-wp');
   const u = new Uint32Array([total, s.CoutG, s.CinG, C4, s.KH, s.KW, CoP, s.flip ? 1 : 0, s.srcCin, s.srcCoutG, s.srcOff, 0]);
-  packDispatch(dev, 'pack_weight', s.src, buffer, u, total);
-  return { buffer, CoP, C4 };
+  packDispatch(dev, 'pack_weight', s.src, buffer, u, total, dtype);
+  return { buffer, CoP, C4, dtype };
 }
 
 export interface PackGradSpec {
@@ -130,18 +140,20 @@ export interface PackGradSpec {
   P: number;
   n0: number;
   nc: number;
+  dtype?: DType;
 }
 
 /** dY [N][Cout][plane] (the chunk's samples and pixels) → gt[g][n][P][CoP]. */
-export function packGrad(dev: GpuDevice, s: PackGradSpec): { buffer: GPUBuffer; CoP: number } {
+export function packGrad(dev: GpuDevice, s: PackGradSpec): { buffer: GPUBuffer; CoP: number; dtype: DType } {
   const CoutG = s.Cout / s.G;
   const CoP = round(CoutG, 32);
   const total = (s.G * s.nc * s.P * CoP) / 4;
-  const buffer = dev.createBuffer(Math.max(16, total * 16), 'conv2d-gt');
+  const dtype = s.dtype ?? 'float32';
+  const buffer = dev.createBuffer(Math.max(16, total * 4 * bytesPerElement(dtype)), 'conv2d-gt');
   const u = new Uint32Array([total, s.Cout, CoutG, CoP, s.G, s.P, s.n0, s.nc, s.srcOff, s.plane, s.pix0, 0]);
   const src = s.src;
-  if (total > 0) packDispatch(dev, 'pack_grad', src, buffer, u, total);
-  return { buffer, CoP };
+  if (total > 0) packDispatch(dev, 'pack_grad', src, buffer, u, total, dtype);
+  return { buffer, CoP, dtype };
 }
 
 export interface IgemmSpec {
@@ -171,6 +183,9 @@ export interface IgemmSpec {
   n0: number;
   nc: number;
   CinG: number;
+  /** Element type of the packed input `xh` and of the output (default float32). */
+  xDtype?: DType;
+  outDtype?: DType;
 }
 
 /** Output chunk = convolution of a packed input chunk (stride/dilation as given) with packed weights. */
@@ -183,7 +198,10 @@ export function runIgemm(dev: GpuDevice, s: IgemmSpec): void {
   ]);
   dev.dispatch({
     name: 'conv2d_igemm',
-    pipeline: dev.pipeline('conv2d_igemm', spliced('igemm', igemmTemplate, getConv2dTiles().igemmNR)),
+    pipeline: dev.pipeline(
+      'conv2d_igemm',
+      withTypes(spliced('igemm', igemmTemplate, getConv2dTiles().igemmNR), { XT: s.xDtype ?? 'float32', WT: s.wp.dtype, OT: s.outDtype ?? 'float32' }),
+    ),
     buffers: [s.xh, s.wp.buffer, s.bias ?? s.wp.buffer, s.out],
     uniform: u,
     workgroups: grid,
@@ -226,6 +244,9 @@ export interface WgradSpec {
   CoutG: number;
   CinG: number;
   splits: number;
+  /** Element types of the packed input and the packed dY (default float32); the partial sums are float32. */
+  xDtype?: DType;
+  gDtype?: DType;
 }
 
 /** Partial weight gradients [splits][G·CoutG][CinG][KH][KW] of one chunk, written at `outOff`. */
@@ -239,7 +260,7 @@ export function runWgrad(dev: GpuDevice, s: WgradSpec): void {
   ]);
   dev.dispatch({
     name: 'conv2d_wgrad',
-    pipeline: dev.pipeline('conv2d_wgrad', spliced('wgrad', wgradTemplate, getConv2dTiles().wgradNR)),
+    pipeline: dev.pipeline('conv2d_wgrad', withTypes(spliced('wgrad', wgradTemplate, getConv2dTiles().wgradNR), { XT: s.xDtype ?? 'float32', GT: s.gDtype ?? 'float32' })),
     buffers: [s.xh, s.gt, s.out],
     uniform: u,
     workgroups: grid,
@@ -256,12 +277,21 @@ let portableSource: string | null = null;
  * The portable kernels (shaders/conv2d-portable.wgsl: register-blocked, no subgroups, NCHW read directly), for
  * adapters without subgroups and for convolutions with few channels per group (depthwise), where the 32-channel
  * tiles of the subgroup kernels would sit mostly idle. `a` and `b` must be dense from element 0, except that the
- * forward and weight-gradient passes take x at `aOff`.
+ * forward and weight-gradient passes take x at `aOff`. `types` are the element types of a, b and out.
  */
-export function runPortable(dev: GpuDevice, entry: PortableEntry, a: GPUBuffer, aOff: number, b: GPUBuffer, out: GPUBuffer, g: ConvGeometry): void {
+export function runPortable(
+  dev: GpuDevice,
+  entry: PortableEntry,
+  a: GPUBuffer,
+  aOff: number,
+  b: GPUBuffer,
+  out: GPUBuffer,
+  g: ConvGeometry,
+  types: { a: DType; b: DType; out: DType } = { a: 'float32', b: 'float32', out: 'float32' },
+): void {
   const t = PORTABLE_TILE;
   portableSource ??= portableTemplate.replace('/*TM*/4u', `${t.TM}u`).replace('/*TN*/4u', `${t.TN}u`);
-  const pipeline = dev.pipeline(`conv2d_${entry}`, portableSource, { WX: t.WX, WY: t.WY }, entry);
+  const pipeline = dev.pipeline(`conv2d_${entry}`, withTypes(portableSource, { AT: types.a, BT: types.b, OT: types.out }), { WX: t.WX, WY: t.WY }, entry);
   const bm = t.WY * t.TM, bn = t.WX * t.TN;
   const cinG = g.Cin / g.groups, coutG = g.Cout / g.groups;
   const kk = g.KH * g.KW;

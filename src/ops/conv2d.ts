@@ -2,7 +2,10 @@ import { isGradEnabled, noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
 import { tidy } from '../tensor/scope.js';
+import type { DType } from '../tensor/dtype.js';
 import { matmul } from './matmul.js';
+import { cast } from './cast.js';
+import { runMap } from './map-kernel.js';
 import { conv2dInputGrad, conv2dWeightGrad, biasGrad, denseFrom0 } from './conv2d-backward.js';
 import { packInput, packWeight, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
 import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
@@ -13,6 +16,8 @@ export interface Conv2dOptions {
   padding?: number | readonly [number, number];
   dilation?: number | readonly [number, number];
   groups?: number;
+  /** Element type of the output (default: float16 when input and weight are float16, else float32). */
+  dtype?: DType;
 }
 
 const pair = (v: number | readonly [number, number] | undefined, def: number): [number, number] => (v === undefined ? [def, def] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -47,21 +52,26 @@ export function conv2dGeometry(x: Tensor, w: Tensor, opts: Conv2dOptions): ConvG
   return { N, Cin, H, W, Cout, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, groups };
 }
 
-/** Forward convolution (no autograd) into a new NCHW tensor; `x`, `w` dense (any offset), bias optional. */
-export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+/**
+ * Forward convolution (no autograd) into a new NCHW tensor of type `dtype`; `x`, `w` dense (any offset, float32 or
+ * float16), bias optional (added in f32).
+ */
+export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType = convResultType(x, w)): Tensor {
   const dev = x.device;
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, dev);
-  const y = empty([g.N, g.Cout, g.OH, g.OW]);
-  if (y.size === 0) return y;
   const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
-  if (!useIgemm(dev, CoutG)) {
+  const portable = !useIgemm(dev, CoutG);
+  // The portable kernel adds no bias: its sums stay f32 until the bias is added, so an f16 result is rounded once.
+  const y = empty([g.N, g.Cout, g.OH, g.OW], portable && b ? 'float32' : dtype);
+  if (y.size === 0) return y;
+  if (portable) {
     const xd = denseFrom0(x), wd = denseFrom0(w);
-    runPortable(dev, 'forward', xd.buffer, 0, wd.buffer, y.buffer, g);
+    runPortable(dev, 'forward', xd.buffer, 0, wd.buffer, y.buffer, g, { a: xd.dtype, b: wd.dtype, out: y.dtype });
     if (xd !== x) xd.dispose();
     if (wd !== w) wd.dispose();
     if (!b) return y;
     const bv = b.reshape([1, g.Cout, 1, 1]);
-    const out = y.add(bv);
+    const out = runMap('conv2d_bias', ['y', 'b'], 'y + b', [y, bv], y.shape, { dtype });
     bv.dispose();
     y.dispose();
     return out;
@@ -70,15 +80,16 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
   const C4 = packedChannels(g.Cin, G);
   const rowsFor = (rc: number) => (rc - 1) * g.sh + (g.KH - 1) * g.dh + 1;
   const chunks = planChunks('conv2d', dev, g.N, g.OH, g.OW, G, (rc) => 4 * G * rowsFor(rc) * Wp * C4);
-  const wp = packWeight(dev, { src: w.buffer, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG });
-  const bd = b && !b.isContiguous ? noGrad(() => b.contiguous()) : b;
+  const wp = packWeight(dev, { src: w.buffer, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG, dtype: w.dtype });
+  // The kernel reads the bias as f32.
+  const bd = b && (!b.isContiguous || b.dtype !== 'float32') ? noGrad(() => (b.dtype === 'float32' ? b.contiguous() : cast(b, 'float32'))) : b;
   for (const c of chunks) {
     const Hp = rowsFor(c.rc);
-    const xh = packInput(dev, { src: x.buffer, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1 });
+    const xh = packInput(dev, { src: x.buffer, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1, dtype: x.dtype });
     runIgemm(dev, {
       xh, wp, bias: bd ? bd.buffer : null, biasOff: bd ? bd.offset : 0, out: y.buffer, outOff: 0,
       M: c.rc * g.OW, Wo: g.OW, Hp, Wp, KH: g.KH, KW: g.KW, sy: g.sh, sx: g.sw, dy: g.dh, dx: g.dw,
-      G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc,
+      G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc, xDtype: x.dtype, outDtype: dtype,
     });
     dev.releaseBuffer(xh);
   }
@@ -92,17 +103,20 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
  * [Cout]; stride, padding and dilation as numbers or [h, w] pairs. On adapters with subgroups it runs as an
  * implicit GEMM over a packed channels-last copy of the input (src/ops/conv2d-kernels.ts has the layouts); the
  * backward pass computes the input gradient as a convolution of dY (same kernel) and the weight gradient as an
- * implicit GEMM reducing over output pixels.
+ * implicit GEMM reducing over output pixels. float16 input and weight are loaded as f16 and summed in f32 (any mix
+ * of f16 and f32 operands; `dtype` picks the output's type); each gradient has its operand's type.
  */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const g = conv2dGeometry(x, w, opts);
   if (b && (b.ndim !== 1 || b.shape[0] !== g.Cout)) throw new Error(`conv2d: bias must have shape [${g.Cout}] (one per output channel), got ${shapeStr(b.shape)}`);
-  if (isMetaMode() || x.isMeta || w.isMeta) return Tensor.meta([g.N, g.Cout, g.OH, g.OW]);
+  const dtype = opts.dtype ?? convResultType(x, w);
+  if (isMetaMode() || x.isMeta || w.isMeta) return Tensor.meta([g.N, g.Cout, g.OH, g.OW], dtype);
+  for (const t of [x, w, b]) if (t?.dtype === 'int32') throw new Error(`conv2d: operands must be float32 or float16, got int32 (shape ${shapeStr(t.shape)})`);
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, x.device);
-  if (isPlainGemm(g) && getConv2dPath() === 'auto') return conv1x1(x, w, b ?? null, g);
+  if (isPlainGemm(g) && getConv2dPath() === 'auto') return conv1x1(x, w, b ?? null, g, dtype);
   const xd = x.isContiguous ? x : noGrad(() => x.contiguous());
   const wd = w.isContiguous ? w : noGrad(() => w.contiguous());
-  const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g));
+  const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g, dtype));
   const needsGrad = isGradEnabled() && (x.requiresGrad || w.requiresGrad || Boolean(b?.requiresGrad));
   const out = needsGrad
     ? record(
@@ -110,9 +124,9 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
         y,
         b ? [x, w, b] : [x, w],
         (grad, [xs, ws]) => [
-          x.requiresGrad ? conv2dInputGrad(grad, ws, g) : null,
-          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape) : null,
-          b?.requiresGrad ? biasGrad(grad) : null,
+          x.requiresGrad ? conv2dInputGrad(grad, ws, g, x.dtype) : null,
+          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype) : null,
+          b?.requiresGrad ? biasGrad(grad, b.dtype) : null,
         ],
         [xd, wd],
       )
@@ -120,6 +134,11 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   if (xd !== x) xd.dispose();
   if (wd !== w) wd.dispose();
   return out;
+}
+
+/** The output type without an explicit one: float16 when input and weight are, else float32. */
+function convResultType(x: Tensor, w: Tensor): DType {
+  return x.dtype === 'float16' && w.dtype === 'float16' ? 'float16' : 'float32';
 }
 
 /** A 1x1, stride-1, unpadded, ungrouped convolution is a plain matrix product per sample. */
@@ -130,12 +149,12 @@ function isPlainGemm(g: ConvGeometry): boolean {
 /**
  * The 1x1 fast path: y[n] = W [Cout, Cin] · x[n] [Cin, H·W] through `matmul` (its autotuned kernel was measured
  * faster here than the igemm kernel with a 1x1 kernel, and NCHW is already its layout), so autograd comes from
- * matmul's rule and the bias add's.
+ * matmul's rule and the bias add's. With a bias the product stays f32 until the bias is added.
  */
-function conv1x1(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry): Tensor {
+function conv1x1(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType): Tensor {
   return tidy(() => {
-    const y = matmul(w.reshape([g.Cout, g.Cin]), x.reshape([g.N, g.Cin, g.H * g.W])).reshape([g.N, g.Cout, g.OH, g.OW]);
-    return b ? y.add(b.reshape([1, g.Cout, 1, 1])) : y;
+    const y = matmul(w.reshape([g.Cout, g.Cin]), x.reshape([g.N, g.Cin, g.H * g.W]), { dtype: b ? 'float32' : dtype }).reshape([g.N, g.Cout, g.OH, g.OW]);
+    return b ? cast(y.add(b.reshape([1, g.Cout, 1, 1])), dtype) : y;
   });
 }
 

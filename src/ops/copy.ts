@@ -10,13 +10,13 @@ export function copyInto(dst: Tensor, src: Tensor): void {
 /** A dense row-major copy (or `t` itself if it already is one). */
 export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous) return t;
-  const out = empty(t.shape);
+  const out = empty(t.shape, t.dtype);
   copyInto(out, t);
   return record('contiguous', out, [t], (g) => [g]);
 }
 
-setContiguousCopy((t) => {
-  const out = empty(t.shape);
+setContiguousCopy((t, dtype) => {
+  const out = empty(t.shape, dtype ?? t.dtype);
   copyInto(out, t);
   return out;
 });
@@ -39,7 +39,7 @@ Tensor.prototype.detach = function (this: Tensor) {
   return this.view(this.shape, this.strides, this.offset);
 };
 Tensor.prototype.clone = function (this: Tensor) {
-  const out = empty(this.shape);
+  const out = empty(this.shape, this.dtype);
   copyInto(out, this);
   return record('clone', out, [this], (g) => [g]);
 };

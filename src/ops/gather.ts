@@ -2,6 +2,7 @@ import source from '../../shaders/gather.wgsl';
 import { record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { normAxis, numel, shapeStr } from '../tensor/shape.js';
+import { expectFloat32 } from '../tensor/dtype.js';
 import { Storage } from '../tensor/storage.js';
 import { contiguous } from './copy.js';
 import { workgroups1d } from './dispatch.js';
@@ -37,6 +38,7 @@ function run(entry: 'gather' | 'scatter_add', src: Tensor, idx: Tensor, outShape
 /** Picks entries `indices` along `axis` (as torch.index_select). The gradient scatters back, summing repeats. */
 export function indexSelect(x: Tensor, axis: number, indices: ArrayLike<number>): Tensor {
   const ax = normAxis('indexSelect', axis, x.ndim);
+  expectFloat32('indexSelect', x);
   const d = x.shape[ax];
   const idx = indexTensor('indexSelect', indices, d, x.device);
   const dims = { outer: numel(x.shape.slice(0, ax)), d, k: idx.size, inner: numel(x.shape.slice(ax + 1)) };

@@ -1,6 +1,7 @@
 // Importing this module installs every op as a Tensor method (each op file adds its own).
 export * from './creation.js';
 export * from './copy.js';
+export * from './cast.js';
 export * from './unary.js';
 export * from './binary.js';
 export * from './where.js';

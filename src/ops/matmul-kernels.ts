@@ -3,7 +3,9 @@ import packSource from '../../shaders/matmul-pack.wgsl';
 import subgroupTemplate from '../../shaders/matmul-subgroup.wgsl';
 import tiledSource from '../../shaders/matmul-tiled.wgsl';
 import type { DispatchSpec, GpuDevice } from '../../runtime/index.js';
+import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
+import { withTypes } from './wgsl-types.js';
 
 /**
  * The matmul kernels on raw buffers, below tensors: src/ops/matmul.ts maps tensor views onto them and
@@ -13,7 +15,7 @@ import { workgroups1d } from './dispatch.js';
  *   fastest kernel on CPU adapters (lavapipe).
  * - `tiled` (shaders/matmul-tiled.wgsl): shared-memory tiles with vec4 loads; the usual choice on real GPUs.
  * The last two read operands packed as vec4 rows along K (`packRowsK`); views already laid out that way are used
- * in place.
+ * in place. Each operand and the output may be float16 (the kernels load f16 and accumulate in f32).
  */
 export interface GeneralConfig {
   kernel: 'general';
@@ -96,6 +98,8 @@ export interface MatOperand {
   bs: number;
   rs: number;
   cs: number;
+  /** Element type (default float32). */
+  dtype?: DType;
 }
 export interface MatDims {
   batch: number;
@@ -146,19 +150,33 @@ function checkGrid(dev: GpuDevice, dims: MatDims, grid: readonly number[]): void
   }
 }
 
-/** C (dense [batch, M, N] in `out`) = A · B with the kernel `cfg`. Temporary buffers go back to the pool. */
-export function runMatmul(dev: GpuDevice, rec: KernelRecorder, config: MatmulConfig, A: MatOperand, Bt: MatOperand, out: GPUBuffer, dims: MatDims): void {
+/**
+ * C (dense [batch, M, N] in `out`, of type `outDtype`) = A · B with the kernel `cfg`. Temporary buffers go back to
+ * the pool.
+ */
+export function runMatmul(
+  dev: GpuDevice,
+  rec: KernelRecorder,
+  config: MatmulConfig,
+  A: MatOperand,
+  Bt: MatOperand,
+  out: GPUBuffer,
+  dims: MatDims,
+  outDtype: DType = 'float32',
+): void {
   const { batch, M, N, K } = dims;
   // K = 0 gives zeros; the packed kernels would need zero-sized buffers for it.
   const cfg = K === 0 ? DEFAULT_GENERAL : config;
   const flops = 2 * batch * M * N * K;
-  const bytes = 4 * batch * (M * K + K * N + M * N);
+  const [ta, tb] = [A.dtype ?? 'float32', Bt.dtype ?? 'float32'];
+  const types = { AT: ta, BT: tb, CT: outDtype };
+  const bytes = batch * (M * K * bytesPerElement(ta) + K * N * bytesPerElement(tb) + M * N * bytesPerElement(outDtype));
   if (cfg.kernel === 'general') {
     const grid = [Math.ceil(N / (cfg.WX * cfg.TN)), Math.ceil(M / (cfg.WY * cfg.TM)), batch];
     checkGrid(dev, dims, grid);
     rec.dispatch({
       name: 'matmul',
-      pipeline: dev.pipeline('matmul', spliced(generalSources, generalTemplate, { TM: cfg.TM, TN: cfg.TN }), { WX: cfg.WX, WY: cfg.WY }),
+      pipeline: dev.pipeline('matmul', withTypes(spliced(generalSources, generalTemplate, { TM: cfg.TM, TN: cfg.TN }), types), { WX: cfg.WX, WY: cfg.WY }),
       buffers: [A.buffer, Bt.buffer, out],
       // The general kernel takes B as [K, N]: its row stride is Bᵀ's column stride.
       uniform: new Uint32Array([M, N, K, 0, A.off, A.bs, A.rs, A.cs, Bt.off, Bt.bs, Bt.cs, Bt.rs]),
@@ -175,8 +193,8 @@ export function runMatmul(dev: GpuDevice, rec: KernelRecorder, config: MatmulCon
   const b = packRowsK(dev, rec, Bt, N, K, batch);
   const pipeline =
     cfg.kernel === 'subgroup'
-      ? dev.pipeline('matmul-subgroup', spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR }))
-      : dev.pipeline('matmul-tiled', tiledSource, { TS: cfg.TS });
+      ? dev.pipeline('matmul-subgroup', withTypes(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR }), types))
+      : dev.pipeline('matmul-tiled', withTypes(tiledSource, types), { TS: cfg.TS });
   rec.dispatch({
     name: `matmul-${cfg.kernel}`,
     pipeline,
@@ -190,7 +208,10 @@ export function runMatmul(dev: GpuDevice, rec: KernelRecorder, config: MatmulCon
   if (b.temp) rec.release(b.temp);
 }
 
-/** An operand as vec4 rows along K (offsets and strides in vec4 units); `temp` is a buffer to release after use. */
+/**
+ * An operand as vec4 rows along K (offsets and strides in vec4 units), of the operand's element type; `temp` is a
+ * buffer to release after use.
+ */
 interface PackedOperand {
   buffer: GPUBuffer;
   off: number;
@@ -207,14 +228,16 @@ export function packRowsK(dev: GpuDevice, rec: KernelRecorder, x: MatOperand, ro
   const K4 = Math.ceil(K / 4);
   const nb = x.bs === 0 ? 1 : batch;
   const total = nb * rows * K4;
-  const buf = rec.scratch(total * 16);
+  const dtype = x.dtype ?? 'float32';
+  const bpe = bytesPerElement(dtype);
+  const buf = rec.scratch(total * 4 * bpe);
   rec.dispatch({
     name: 'matmul-pack',
-    pipeline: dev.pipeline('matmul-pack', packSource, { WG: 64 }),
+    pipeline: dev.pipeline('matmul-pack', withTypes(packSource, { ST: dtype }), { WG: 64 }),
     buffers: [x.buffer, buf],
     uniform: new Uint32Array([rows, K, K4, total, x.off, x.bs, x.rs, x.cs, x.cs !== 1 ? 1 : 0, 0, 0, 0]),
     workgroups: workgroups1d(dev, total, 64),
-    bytes: 4 * nb * rows * (K + 4 * K4),
+    bytes: bpe * nb * rows * (K + 4 * K4),
   });
   return { buffer: buf, off: 0, bs: x.bs === 0 ? 0 : rows * K4, rs: K4, temp: buf };
 }

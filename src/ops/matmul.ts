@@ -1,6 +1,7 @@
 import { record } from '../autograd/graph.js';
 import { Tensor, contiguousCopy, empty } from '../tensor/tensor.js';
 import { broadcastShapes, numel, shapeStr } from '../tensor/shape.js';
+import type { DType } from '../tensor/dtype.js';
 import { matmulConfigFor } from './autotune.js';
 import { DEFAULT_GENERAL, engineRecorder, runMatmul, type MatmulConfig, type MatOperand } from './matmul-kernels.js';
 import { expand, reshape, transpose } from './shape-ops.js';
@@ -49,18 +50,25 @@ function batchStride(t: Tensor, batchRank: number): number | null {
   return stride ?? 0;
 }
 
+/** The result type of a product without an explicit one: float16 when both operands are, else float32. */
+export function matmulResultType(a: Tensor, b: Tensor): DType {
+  return a.dtype === 'float16' && b.dtype === 'float16' ? 'float16' : 'float32';
+}
+
 /**
  * C = A · B on [batch, M, K] x [batch, K, N] views (any strides) into a new dense [batch, M, N]. No autograd.
  * `config` forces a kernel (tests, benchmarks, the autotuner); by default small products take the general kernel
- * and the rest the kernel tuned for this adapter.
+ * and the rest the kernel tuned for this adapter. Operands may be float16 (loaded as such, summed in f32);
+ * `dtype` is the output's type.
  */
-export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], config?: MatmulConfig): Tensor {
+export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], config?: MatmulConfig, dtype: DType = matmulResultType(a, b)): Tensor {
   const r = batchShape.length;
   const [M, K] = [a.shape[r], a.shape[r + 1]];
   const N = b.shape[r + 1];
   if (b.shape[r] !== K) throw new Error(`matmul: inner dimensions differ: ${shapeStr(a.shape)} · ${shapeStr(b.shape)} (${K} vs ${b.shape[r]})`);
+  for (const t of [a, b]) if (t.dtype === 'int32') throw new Error(`matmul: operands must be float32 or float16, got int32 (shape ${shapeStr(t.shape)})`);
   const batch = numel(batchShape);
-  const out = empty([...batchShape, M, N]);
+  const out = empty([...batchShape, M, N], dtype);
   if (M === 0 || N === 0 || batch === 0) return out;
   // Batch dims that one stride cannot walk (a broadcast over some of them only) are materialised.
   let abs = batchStride(a, r);
@@ -69,21 +77,28 @@ export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], c
   let bbs = batchStride(b, r);
   const B = bbs === null ? contiguousCopy(b) : b;
   bbs ??= K * N;
-  const opA: MatOperand = { buffer: A.buffer, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1] };
+  const opA: MatOperand = { buffer: A.buffer, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1], dtype: A.dtype };
   // B goes in transposed, as [batch, N, K]: the same view with its last two strides swapped.
-  const opB: MatOperand = { buffer: B.buffer, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r] };
+  const opB: MatOperand = { buffer: B.buffer, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r], dtype: B.dtype };
   const dev = out.device;
-  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.buffer, { batch, M, N, K });
+  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.buffer, { batch, M, N, K }, dtype);
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
   return out;
 }
 
+export interface MatmulOptions {
+  /** Element type of the result (default: float16 when both operands are float16, else float32). */
+  dtype?: DType;
+}
+
 /**
  * Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted (and the added axis removed after),
  * batch dimensions broadcast. Backward: dA = G · Bᵀ, dB = Aᵀ · G, each summed over broadcast batch dims.
+ * float16 operands are read as f16 and summed in f32 (mixed f16/f32 operands too); each gradient has its
+ * operand's type.
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new Error('matmul: both operands need at least one dimension (use mul for scalars)');
   const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
   const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
@@ -94,12 +109,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batchShape = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const ae = expand(a2, [...batchShape, ...a2.shape.slice(-2)]);
   const be = expand(b2, [...batchShape, ...b2.shape.slice(-2)]);
-  let y = matmulRaw(ae, be, batchShape);
+  let y = matmulRaw(ae, be, batchShape, undefined, opts.dtype);
   y = record(
     'matmul',
     y,
     [ae, be],
-    (g, [as, bs]) => [ae.requiresGrad ? matmulTransposed(g, bs, 'b', batchShape) : null, be.requiresGrad ? matmulTransposed(as, g, 'a', batchShape) : null],
+    (g, [as, bs]) => [
+      ae.requiresGrad ? matmulTransposed(g, bs, 'b', batchShape, ae.dtype) : null,
+      be.requiresGrad ? matmulTransposed(as, g, 'a', batchShape, be.dtype) : null,
+    ],
     [ae, be],
   );
   // The views are graph nodes only as objects; their storage references can go now.
@@ -116,19 +134,19 @@ function squeezeInto(t: Tensor, shape: number[]): Tensor {
   return r;
 }
 
-/** x · yᵀ or xᵀ · y through a transposed view (no copy). */
-function matmulTransposed(x: Tensor, y: Tensor, which: 'a' | 'b', batchShape: readonly number[]): Tensor {
+/** x · yᵀ or xᵀ · y through a transposed view (no copy), as `dtype`. */
+function matmulTransposed(x: Tensor, y: Tensor, which: 'a' | 'b', batchShape: readonly number[], dtype: DType): Tensor {
   const v = transpose(which === 'a' ? x : y, -1, -2);
-  const out = which === 'a' ? matmulRaw(v, y, batchShape) : matmulRaw(x, v, batchShape);
+  const out = which === 'a' ? matmulRaw(v, y, batchShape, undefined, dtype) : matmulRaw(x, v, batchShape, undefined, dtype);
   v.dispose();
   return out;
 }
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
-    matmul(b: Tensor): Tensor;
+    matmul(b: Tensor, opts?: MatmulOptions): Tensor;
   }
 }
-Tensor.prototype.matmul = function (this: Tensor, b: Tensor) {
-  return matmul(this, b);
+Tensor.prototype.matmul = function (this: Tensor, b: Tensor, opts?: MatmulOptions) {
+  return matmul(this, b, opts);
 };

@@ -3,6 +3,7 @@ import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { normAxes, numel, shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
+import { cast } from './cast.js';
 import { workgroups1d } from './dispatch.js';
 import { permute, reshape, expand } from './shape-ops.js';
 
@@ -57,9 +58,20 @@ function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tenso
   }
 }
 
-/** Reduces `x` over `axes` (all when omitted); keepdim leaves size-1 axes in place. No autograd. */
+/**
+ * Reduces `x` over `axes` (all when omitted); keepdim leaves size-1 axes in place. No autograd. float16 input is
+ * widened first and the result rounded back once, so sums accumulate in f32.
+ */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {
-  return noGrad(() => reduceRawImpl(op, x, axes, keepdim));
+  return noGrad(() => {
+    if (x.dtype !== 'float16') return reduceRawImpl(op, x, axes, keepdim);
+    const wide = cast(x, 'float32');
+    const y = reduceRawImpl(op, wide, axes, keepdim);
+    wide.dispose();
+    const half = cast(y, 'float16');
+    y.dispose();
+    return half;
+  });
 }
 
 function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {

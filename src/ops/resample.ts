@@ -2,6 +2,7 @@ import source from '../../shaders/resample.wgsl';
 import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
+import { expectFloat32 } from '../tensor/dtype.js';
 import { contiguous } from './copy.js';
 import { workgroups1d } from './dispatch.js';
 
@@ -13,6 +14,7 @@ type Entry = 'upsample_forward' | 'upsample_backward' | 'avgpool_forward' | 'avg
 
 /** Runs one resample entry over NCHW planes: `src` is read with the input plane (H, W), `dst` is dense. */
 function run(entry: Entry, src: Tensor, dstShape: readonly number[], H: number, W: number, OH: number, OW: number, k: [number, number], s: [number, number], pad: [number, number]): Tensor {
+  expectFloat32(entry, src);
   const x = contiguous(src);
   const out = empty(dstShape);
   const total = out.size;

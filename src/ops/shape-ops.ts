@@ -2,6 +2,7 @@ import { record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { assertShape, normAxis, numel, shapeStr, type Shape } from '../tensor/shape.js';
 import { copyInto, contiguous } from './copy.js';
+import { promoteTypes } from './map-kernel.js';
 import { sumToShape } from './binary.js';
 import { zeros, full } from './creation.js';
 
@@ -121,7 +122,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const shape = [...first.shape];
   shape[ax] = tensors.reduce((s, t) => s + t.shape[ax], 0);
-  const out = empty(shape);
+  const out = empty(shape, promoteTypes(tensors));
   const bounds: [number, number][] = [];
   let at = 0;
   for (const t of tensors) {

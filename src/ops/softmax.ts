@@ -2,10 +2,12 @@ import source from '../../shaders/softmax.wgsl';
 import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { normAxis } from '../tensor/shape.js';
+import { expectFloat32 } from '../tensor/dtype.js';
 import { contiguous } from './copy.js';
 import { transpose } from './shape-ops.js';
 
 function lastAxisSoftmax(x: Tensor, log: boolean): Tensor {
+  expectFloat32(log ? 'logSoftmax' : 'softmax', x);
   const dense = contiguous(x);
   const n = x.shape[x.ndim - 1] ?? 1;
   const rows = n === 0 ? 0 : dense.size / n;

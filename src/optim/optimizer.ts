@@ -24,6 +24,9 @@ export abstract class Optimizer {
   ) {
     for (const p of params) {
       if (!p.isContiguous || p.offset !== 0) throw new Error(`optimizer: parameter ${p.name ?? `#${p.id}`} must be a dense tensor with its own storage`);
+      if (p.dtype !== 'float32') {
+        throw new Error(`optimizer: parameter ${p.name ?? `#${p.id}`} is ${p.dtype}; optimizers update float32 master weights (nn.autocast makes the float16 copies)`);
+      }
     }
   }
 
@@ -106,5 +109,6 @@ export function denseGrad(p: Tensor): Tensor | null {
   const g = p.grad;
   if (!g) return null;
   if (g.shape.length !== p.shape.length || !g.isContiguous) throw new Error(`internal: gradient of ${p.name ?? p.id} is not dense`);
+  if (g.dtype !== 'float32') throw new Error(`optimizer: the gradient of ${p.name ?? `#${p.id}`} is ${g.dtype}; convert it with .toFloat32() before step()`);
   return g;
 }

@@ -1,6 +1,6 @@
 import { getDevice, type GpuDevice } from '../../runtime/index.js';
 import type { GradNode } from '../autograd/graph.js';
-import { bytesPerElement, type DType } from './dtype.js';
+import { bytesPerElement, float16Unsupported, type DType } from './dtype.js';
 import { trackTensor } from './scope.js';
 import { contiguousStrides, numel, shapeStr, type Shape } from './shape.js';
 import { liveStats, Storage } from './storage.js';
@@ -104,9 +104,9 @@ export class Tensor {
     }
   }
 
-  /** The elements in row-major order as a Float32Array (waits for the GPU). */
+  /** The elements in row-major order as a Float32Array (waits for the GPU; float16 is widened on the GPU first). */
   async data(): Promise<Float32Array> {
-    const t = this.isContiguous ? this : contiguousCopy(this);
+    const t = this.dtype === 'float16' ? contiguousCopy(this, 'float32') : this.isContiguous ? this : contiguousCopy(this);
     try {
       const bpe = bytesPerElement(t.dtype);
       const bytes = await t.device.read(t.buffer, t.size * bpe, t.offset * bpe);
@@ -145,6 +145,8 @@ export class Tensor {
 export function empty(shape: Shape, dtype: DType = 'float32', device?: GpuDevice): Tensor {
   if (metaMode) return Tensor.meta(shape, dtype);
   device ??= getDevice();
+  const noF16 = dtype === 'float16' ? float16Unsupported(device) : null;
+  if (noF16) throw new Error(`a float16 tensor of shape ${shapeStr(shape)} was requested, but ${noF16}`);
   const bytes = numel(shape) * bytesPerElement(dtype);
   const buf = device.createBuffer(bytes);
   return new Tensor(new Storage(device, buf, bytes), shape, { dtype });
@@ -168,12 +170,15 @@ export function isMetaMode(): boolean {
   return metaMode;
 }
 
-/** Set by src/ops/copy.ts: a strided → contiguous copy (kept as a hook so this file does not import ops). */
-let contiguousCopyImpl: ((t: Tensor) => Tensor) | null = null;
-export function setContiguousCopy(fn: (t: Tensor) => Tensor): void {
+/**
+ * Set by src/ops/copy.ts: a strided → contiguous copy, converted to `dtype` (default: the same type), kept as a
+ * hook so this file does not import ops.
+ */
+let contiguousCopyImpl: ((t: Tensor, dtype?: DType) => Tensor) | null = null;
+export function setContiguousCopy(fn: (t: Tensor, dtype?: DType) => Tensor): void {
   contiguousCopyImpl = fn;
 }
-export function contiguousCopy(t: Tensor): Tensor {
+export function contiguousCopy(t: Tensor, dtype?: DType): Tensor {
   if (!contiguousCopyImpl) throw new Error('internal: ops not loaded (import from src/index.ts)');
-  return contiguousCopyImpl(t);
+  return contiguousCopyImpl(t, dtype);
 }

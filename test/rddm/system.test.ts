@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, randn, tidy, noGrad, manualSeed } from '../../src/index.js';
+import { init, randn, tensor, tidy, noGrad, manualSeed } from '../../src/index.js';
 import { NoiseSchedule } from '../../src/rddm/schedule.js';
 import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../src/rddm/system.js';
 import { ddimSample } from '../../src/rddm/samplers.js';
@@ -34,17 +34,21 @@ describe('noise schedule', () => {
 describe('RDDM system', () => {
   it('one-step restoration equals the formula (z_L - sqrt(1-ab) eps) / sqrt(ab), decoded', async () => {
     manualSeed(3);
-    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 400, latentScale: 0.8 });
+    const e = 1e-3;
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 400, latentScale: 0.8, compandEps: e });
     sys.applyLora();
     const lq = randn([1, 1, 16, 16], { seed: 5, mean: 0.4, std: 0.1 });
     const out = noGrad(() => sys.restoreOneStep(lq, 'GBRG'));
     const ab = sys.schedule.alphaBar(400);
     const [zL, manualZH, manualImage] = noGrad(() =>
       tidy(() => {
-        const z = sys.raw_encoder.forward(lq, 'GBRG').mul(0.8);
+        // Companding: u = x / (sqrt(|x| + e) + sqrt(e)) into the RVAE, x = u (|u| + 2 sqrt(e)) out of it.
+        const companded = lq.div(lq.abs().add(e).sqrt().add(Math.sqrt(e)));
+        const z = sys.raw_encoder.forward(companded, 'GBRG').mul(0.8);
         const eps = sys.unet.forward(z, 400, sys.context.forward(1));
         const zH = z.sub(eps.mul(Math.sqrt(1 - ab))).div(Math.sqrt(ab));
-        return [z, zH, sys.vae.decode(zH.mul(1 / 0.8))];
+        const u = sys.vae.decode(zH.mul(1 / 0.8));
+        return [z, zH, u.mul(u.abs().add(2 * Math.sqrt(e)))];
       }),
     );
     const close = async (a: typeof zL, b: typeof zL) => {
@@ -57,6 +61,25 @@ describe('RDDM system', () => {
     expect(await close(out.zL, zL)).toBeLessThan(1e-5);
     expect(await close(out.zH, manualZH)).toBeLessThan(1e-4);
     expect(await close(out.image, manualImage)).toBeLessThan(1e-4);
+  });
+
+  it('companding is inverted exactly, keeps signs, and is off (the identity) for weights made without it', async () => {
+    const x = tensor([-0.3, -1e-4, 0, 1e-5, 0.002, 0.05, 0.5, 1, 2.5]);
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, compandEps: 1e-3 });
+    const u = sys.toModelDomain(x);
+    const back = sys.fromModelDomain(u);
+    const [xd, ud, bd] = [await x.data(), await u.data(), await back.data()];
+    for (let i = 0; i < xd.length; i++) {
+      expect(Math.sign(ud[i])).toBe(Math.sign(xd[i]));
+      expect(Math.abs(bd[i] - xd[i])).toBeLessThan(1e-6 * (1 + Math.abs(xd[i])));
+    }
+    // Square-root-like: a 10x brighter value (0.05 -> 0.5) is only ~sqrt(10) = 3.2x larger in the model's domain.
+    expect(ud[6] / ud[5]).toBeGreaterThan(2.5);
+    expect(ud[6] / ud[5]).toBeLessThan(4.5);
+    const off = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, compandEps: 0 });
+    expect(off.toModelDomain(x)).toBe(x);
+    expect(off.fromModelDomain(x)).toBe(x);
+    for (const t of [x, u, back]) t.dispose();
   });
 
   it('DDIM with a perfect noise predictor recovers the clean latent exactly', async () => {
