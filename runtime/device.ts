@@ -24,6 +24,11 @@ export interface InitOptions {
   disableFeatures?: string[];
   /** Dispatches per submitted batch. */
   maxDispatchesPerBatch?: number;
+  /**
+   * Lowers these limits below the adapter's: the engine then splits or refuses work as it would on a smaller
+   * device (tests use tiny limits to reach those paths with small tensors).
+   */
+  limits?: Partial<Record<(typeof WANTED_LIMITS)[number], number>>;
 }
 
 const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
@@ -59,7 +64,7 @@ export class GpuDevice {
   ) {
     this.features = new Set([...device.features].map(String));
     const lim: Record<string, number> = {};
-    for (const k of WANTED_LIMITS) lim[k] = Number(device.limits[k]);
+    for (const k of WANTED_LIMITS) lim[k] = Math.min(Number(device.limits[k]), opts.limits?.[k] ?? Infinity);
     this.limits = lim as GpuDevice['limits'];
     this.pool = new BufferPool(device, this.limits.maxStorageBufferBindingSize);
     this.staging = new StagingPool(device);

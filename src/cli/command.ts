@@ -1,4 +1,11 @@
-/** One `rddm` sub-command. `run` returns the process exit code: 0 success, 1 runtime failure, 2 usage error. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * One `rddm` sub-command. `run` returns the process exit code: 0 success, 1 runtime failure (a missing or
+ * unreadable file, bad input data, a GPU error), 2 usage error (thrown as UsageError: an unknown option, a
+ * missing or malformed value). Commands validate every argument before starting expensive work.
+ */
 export interface Command {
   name: string;
   summary: string;
@@ -44,10 +51,56 @@ export function parseArgs(
     } else {
       if (value === undefined) {
         value = args[++i];
-        if (value === undefined) throw new UsageError(`option --${key} needs a value`);
+        // `--out --seed 3` forgot the value of --out (a negative number like `-1` is still a value).
+        if (value === undefined || /^--?[a-z]/i.test(value)) throw new UsageError(`option --${key} needs a value`);
       }
       flags[key] = value;
     }
   }
   return { flags, positionals };
+}
+
+type Flags = Record<string, string | boolean>;
+
+/** Throws a UsageError for positional arguments a command does not take. */
+export function noPositionals(positionals: readonly string[]): void {
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+}
+
+/** An integer option in [min, max], `dflt` when absent. */
+export function intFlag(flags: Flags, key: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = flags[key];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${key} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got '${String(v)}'`);
+  }
+  return n;
+}
+
+/** A positive finite number option, `dflt` when absent. */
+export function positiveFlag(flags: Flags, key: string, dflt: number): number {
+  const v = flags[key];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${key} must be a positive number, got '${String(v)}'`);
+  return n;
+}
+
+/** Throws (exit 1) unless `path` is an existing file; `what` says what it was for. */
+export function inputFile(path: string, what = 'input file'): void {
+  if (!existsSync(path)) throw new Error(`${path}: no such ${what}`);
+  if (statSync(path).isDirectory()) throw new Error(`${path}: is a folder, not a file (${what})`);
+}
+
+/** Throws (exit 1) unless `path` is an existing folder. */
+export function inputDir(path: string, what = 'folder'): void {
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new Error(`${path}: no such ${what}`);
+}
+
+/** Throws (exit 1) unless the folder an output goes to exists, so a typo fails before the work, not after it. */
+export function outputPath(path: string, flag: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${flag} ${path}: the folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${flag} ${path}: is a folder; name a file`);
 }

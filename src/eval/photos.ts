@@ -1,6 +1,7 @@
 import { decodePng } from '../io/png.js';
 import { readTiffRgb8 } from '../raw/tiff-rgb-reader.js';
 import type { SrgbImage } from '../raw/synth-batch.js';
+import { ConfigError } from '../io/config-check.js';
 
 /**
  * The natural photos that synthesis starts from: the list in datasets/photos.json (which files, from where, under
@@ -27,22 +28,26 @@ export interface NamedPhoto {
   image: SrgbImage;
 }
 
-/** Validates the parsed JSON of datasets/photos.json. */
+/** Validates the parsed JSON of datasets/photos.json; a bad list fails with a ConfigError naming the entry. */
 export function parsePhotoList(json: unknown, name = 'photos.json'): PhotoList {
+  const bad = (field: string, why: string) =>
+    new ConfigError(name, field, `${why}; expected { sources: {package: dir}, train: [{package, file, license}], eval: [...] }`);
   const o = json as Partial<PhotoList> | null;
-  const bad = (why: string) => new Error(`${name}: ${why}; expected { sources: {package: dir}, train: [{package, file, license}], eval: [...] }`);
-  if (!o || typeof o !== 'object' || !o.sources || typeof o.sources !== 'object') throw bad('no "sources" object');
+  if (!o || typeof o !== 'object' || Array.isArray(o) || !o.sources || typeof o.sources !== 'object' || Array.isArray(o.sources)) throw bad('', 'has no "sources" object');
+  for (const [pkg, dir] of Object.entries(o.sources)) if (typeof dir !== 'string') throw bad(`sources.${pkg}`, 'must be a folder name');
   for (const split of ['train', 'eval'] as const) {
     const list = o[split];
-    if (!Array.isArray(list)) throw bad(`"${split}" is not a list`);
-    list.forEach((e, i) => {
-      if (!e || typeof e.file !== 'string' || typeof e.package !== 'string') throw bad(`${split}[${i}] needs "package" and "file" strings`);
-      if (/[\\/]/.test(e.file) || e.file.startsWith('.')) throw bad(`${split}[${i}] file "${e.file}" must be a plain file name`);
+    if (!Array.isArray(list)) throw bad(split, 'is not a list');
+    list.forEach((e: Partial<PhotoEntry> | null, i) => {
+      if (!e || typeof e !== 'object' || typeof e.file !== 'string' || typeof e.package !== 'string' || typeof e.license !== 'string') {
+        throw bad(`${split}[${i}]`, 'needs "package", "file" and "license" strings');
+      }
+      if (/[\\/]/.test(e.file) || e.file.startsWith('.') || e.file === '') throw bad(`${split}[${i}]`, `file "${e.file}" must be a plain file name`);
     });
   }
   const names = new Set(o.train!.map((e) => e.file));
   const shared = o.eval!.filter((e) => names.has(e.file));
-  if (shared.length) throw bad(`${shared.map((e) => e.file).join(', ')} appear(s) in both train and eval`);
+  if (shared.length) throw bad('', `${shared.map((e) => e.file).join(', ')} appear(s) in both train and eval`);
   return { sources: o.sources, train: o.train!, eval: o.eval! };
 }
 

@@ -3,6 +3,8 @@
  * (camelCased), so a SD 2.1 `unet/config.json` or `vae/config.json` maps onto these by name.
  */
 
+import { ConfigCheck } from '../io/config-check.js';
+
 export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
 export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
 
@@ -142,31 +144,62 @@ export type ModelConfigName = keyof typeof MODEL_CONFIGS;
 export const MODEL_CONFIG_NAMES = Object.keys(MODEL_CONFIGS) as ModelConfigName[];
 
 export function getModelConfig(name: string): ModelConfig {
-  const c = (MODEL_CONFIGS as Record<string, ModelConfig>)[name];
+  // Own keys only: a name like 'constructor' must not find Object.prototype's.
+  const c = Object.hasOwn(MODEL_CONFIGS, name) ? (MODEL_CONFIGS as Record<string, ModelConfig>)[name] : undefined;
   if (!c) throw new Error(`unknown model config '${name}'; known: ${MODEL_CONFIG_NAMES.join(', ')}`);
   return c;
 }
 
-/** Checks the invariants the model code relies on, naming the field to change. */
-export function validateUNetConfig(c: UNetConfig): void {
-  const n = c.blockOutChannels.length;
-  const fail = (msg: string) => {
-    throw new Error(`UNet config: ${msg}`);
-  };
-  if (c.downBlockTypes.length !== n || c.upBlockTypes.length !== n || c.numAttentionHeads.length !== n) {
-    fail(`blockOutChannels, downBlockTypes, upBlockTypes and numAttentionHeads need one entry per level (${n}); got ${c.downBlockTypes.length}, ${c.upBlockTypes.length}, ${c.numAttentionHeads.length}`);
+/**
+ * Limits on config values, far above every real model (SD 2.1 uses 4 levels, 1280 channels, 20 heads) but low
+ * enough that a corrupt or hostile config cannot ask for a model that takes hours just to construct.
+ */
+const LIMITS = { levels: 8, channels: 8192, layersPerBlock: 16, heads: 256, ioChannels: 256, contextLength: 4096 } as const;
+
+/** Checks every field the model code reads and the invariants it relies on; errors name the field to change. */
+export function validateUNetConfig(c: UNetConfig, source = 'UNet config'): void {
+  const k = new ConfigCheck(source);
+  const o = k.object(c, 'config');
+  k.oneOf(o.kind, 'kind', ['unet']);
+  k.int(o.inChannels, 'inChannels', 1, LIMITS.ioChannels);
+  k.int(o.outChannels, 'outChannels', 1, LIMITS.ioChannels);
+  const channels = k.array(o.blockOutChannels, 'blockOutChannels', LIMITS.levels).map((v, i) => k.int(v, `blockOutChannels[${i}]`, 1, LIMITS.channels));
+  const n = channels.length;
+  if (n < 1) k.fail('blockOutChannels', 'needs at least one level');
+  const down = k.array(o.downBlockTypes, 'downBlockTypes', LIMITS.levels).map((v, i) => k.oneOf(v, `downBlockTypes[${i}]`, ['CrossAttnDownBlock2D', 'DownBlock2D']));
+  const up = k.array(o.upBlockTypes, 'upBlockTypes', LIMITS.levels).map((v, i) => k.oneOf(v, `upBlockTypes[${i}]`, ['CrossAttnUpBlock2D', 'UpBlock2D']));
+  const heads = k.array(o.numAttentionHeads, 'numAttentionHeads', LIMITS.levels).map((v, i) => k.int(v, `numAttentionHeads[${i}]`, 1, LIMITS.heads));
+  if (down.length !== n || up.length !== n || heads.length !== n) {
+    k.fail('', `blockOutChannels, downBlockTypes, upBlockTypes and numAttentionHeads need one entry per level (${n}); got ${down.length}, ${up.length}, ${heads.length}`);
   }
-  for (const [i, ch] of c.blockOutChannels.entries()) {
-    if (ch % c.normNumGroups) fail(`blockOutChannels[${i}] = ${ch} is not divisible by normNumGroups = ${c.normNumGroups}`);
-    if (ch % c.numAttentionHeads[i]) fail(`blockOutChannels[${i}] = ${ch} is not divisible by numAttentionHeads[${i}] = ${c.numAttentionHeads[i]}`);
+  k.int(o.layersPerBlock, 'layersPerBlock', 1, LIMITS.layersPerBlock);
+  k.int(o.crossAttentionDim, 'crossAttentionDim', 1, LIMITS.channels);
+  const groups = k.int(o.normNumGroups, 'normNumGroups', 1, LIMITS.channels);
+  k.number(o.normEps, 'normEps', 0, 1, true);
+  k.boolean(o.flipSinToCos, 'flipSinToCos');
+  k.number(o.freqShift, 'freqShift', -1e3, 1e3);
+  k.int(o.contextLength, 'contextLength', 1, LIMITS.contextLength);
+  for (const [i, ch] of channels.entries()) {
+    if (ch % groups) k.fail(`blockOutChannels[${i}]`, `= ${ch} is not divisible by normNumGroups = ${groups}`);
+    if (ch % heads[i]!) k.fail(`blockOutChannels[${i}]`, `= ${ch} is not divisible by numAttentionHeads[${i}] = ${heads[i]}`);
   }
 }
 
-export function validateVaeConfig(c: VaeConfig): void {
-  for (const [i, ch] of c.blockOutChannels.entries()) {
-    if (ch % c.normNumGroups) throw new Error(`VAE config: blockOutChannels[${i}] = ${ch} is not divisible by normNumGroups = ${c.normNumGroups}`);
+export function validateVaeConfig(c: VaeConfig, source = 'VAE config'): void {
+  const k = new ConfigCheck(source);
+  const o = k.object(c, 'config');
+  k.oneOf(o.kind, 'kind', ['vae']);
+  k.int(o.inChannels, 'inChannels', 1, LIMITS.ioChannels);
+  k.int(o.outChannels, 'outChannels', 1, LIMITS.ioChannels);
+  k.int(o.latentChannels, 'latentChannels', 1, LIMITS.ioChannels);
+  const channels = k.array(o.blockOutChannels, 'blockOutChannels', LIMITS.levels).map((v, i) => k.int(v, `blockOutChannels[${i}]`, 1, LIMITS.channels));
+  if (channels.length < 1) k.fail('blockOutChannels', 'needs at least one level');
+  k.int(o.layersPerBlock, 'layersPerBlock', 1, LIMITS.layersPerBlock);
+  const groups = k.int(o.normNumGroups, 'normNumGroups', 1, LIMITS.channels);
+  k.number(o.scalingFactor, 'scalingFactor', 0, 1e6, true);
+  for (const [i, ch] of channels.entries()) {
+    if (ch % groups) k.fail(`blockOutChannels[${i}]`, `= ${ch} is not divisible by normNumGroups = ${groups}`);
   }
-  if (c.blockOutChannels.length < 1) throw new Error('VAE config: blockOutChannels needs at least one level');
 }
 
 /** The factor between image and latent size: 2^(levels-1) (8 for SD 2.1's VAE). */

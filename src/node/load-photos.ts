@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePhoto, parsePhotoList, type NamedPhoto, type PhotoSplit } from '../eval/photos.js';
+import { ConfigCheck } from '../io/config-check.js';
 
 export interface LoadPhotosOptions {
   /** Folder holding train/ and eval/ (default data/photos, relative to the working directory). */
@@ -15,7 +16,7 @@ export interface LoadPhotosOptions {
 export async function loadPhotos(split: PhotoSplit, opts: LoadPhotosOptions = {}): Promise<NamedPhoto[]> {
   const root = opts.root ?? 'data/photos';
   const listPath = opts.list ?? 'datasets/photos.json';
-  const list = parsePhotoList(JSON.parse(await readFile(listPath, 'utf8')), listPath);
+  const list = parsePhotoList(new ConfigCheck(listPath).parseJson(await readFile(listPath, 'utf8')), listPath);
   return Promise.all(
     list[split].map(async (e) => {
       const path = join(root, split, e.file);

@@ -131,8 +131,11 @@ export class TiffFile {
     return e;
   }
 
-  /** All values of a numeric tag (rationals as quotients), checked to lie inside the file. */
-  numbers(ifd: Ifd, tag: number, maxCount = DEFAULT_MAX_COUNT): number[] {
+  /**
+   * All values of a numeric tag (rationals as quotients), checked to lie inside the file; with `firstOnly`, just
+   * the first (a corrupt count of a million must not cost a million reads for one value).
+   */
+  numbers(ifd: Ifd, tag: number, maxCount = DEFAULT_MAX_COUNT, firstOnly = false): number[] {
     const e = this.entry(ifd, tag);
     const r = this.r;
     if (e.count > maxCount) throw r.error(`${ifd.label}: ${tagName(tag)} has ${e.count} values, more than the ${maxCount} allowed`);
@@ -140,8 +143,9 @@ export class TiffFile {
     if (!r.inRange(e.valueOffset, size * e.count)) {
       throw r.error(`${ifd.label}: ${tagName(tag)} at offset ${e.valueOffset} points past the end of the file (size ${r.size})`);
     }
-    const out = new Array<number>(e.count);
-    for (let i = 0, at = e.valueOffset; i < e.count; i++, at += size) {
+    const n = firstOnly ? Math.min(1, e.count) : e.count;
+    const out = new Array<number>(n);
+    for (let i = 0, at = e.valueOffset; i < n; i++, at += size) {
       switch (e.type) {
         case 1: case 2: case 7: out[i] = r.u8(at); break;
         case 6: out[i] = (r.u8(at) << 24) >> 24; break;
@@ -164,7 +168,7 @@ export class TiffFile {
       if (fallback === undefined) throw this.r.error(`${ifd.label} has no ${tagName(tag)}`);
       return fallback;
     }
-    const v = this.numbers(ifd, tag)[0];
+    const v = this.numbers(ifd, tag, DEFAULT_MAX_COUNT, true)[0];
     if (v === undefined || !Number.isFinite(v)) throw this.r.error(`${ifd.label}: ${tagName(tag)} has no usable value`);
     return v;
   }

@@ -39,12 +39,21 @@ export function readTiffRgb8(bytes: Uint8Array, name: string): RgbTiffImage {
   const offsets = tiff.counts(ifd, 273, 1 << 20);
   const lengths = tiff.counts(ifd, 279, 1 << 20);
   if (offsets.length < strips || lengths.length < strips) throw tiff.error(`${offsets.length} strips for ${strips} needed`);
-  if (compression === 1 && rowBytes * height > bytes.length) throw tiff.error(`${width}x${height} image cannot fit in the file`);
+  // Every strip is checked before the image is allocated: a 200-byte file declaring 16000x16000 pixels must
+  // not cost 768 MB first.
+  const sources: Uint8Array[] = [];
+  for (let s = 0; s < strips; s++) {
+    const want = Math.min(rowsPerStrip, height - s * rowsPerStrip) * rowBytes;
+    const src = tiff.r.slice(offsets[s]!, lengths[s]!, `strip ${s}`);
+    const most = compression === 5 ? lzwMaxOutput(src.length) : src.length;
+    if (want > most) throw tiff.error(`strip ${s} has ${src.length} bytes, too few for the ${want} bytes of ${width}x${height} pixels it should hold`);
+    sources.push(src);
+  }
   const data = new Uint8Array(rowBytes * height);
   for (let s = 0; s < strips; s++) {
     const rows = Math.min(rowsPerStrip, height - s * rowsPerStrip);
     const want = rows * rowBytes;
-    const src = tiff.r.slice(offsets[s]!, lengths[s]!, `strip ${s}`);
+    const src = sources[s]!;
     const strip = compression === 5 ? lzwDecode(src, want) : src.subarray(0, want);
     if (strip.length < want) throw tiff.error(`strip ${s} holds ${strip.length} bytes, needs ${want}`);
     data.set(strip.subarray(0, want), s * rowsPerStrip * rowBytes);
@@ -55,6 +64,16 @@ export function readTiffRgb8(bytes: Uint8Array, name: string): RgbTiffImage {
     }
   }
   return { width, height, channels: spp as 1 | 3 | 4, data };
+}
+
+/**
+ * Most bytes `n` bytes of LZW can decode to: codes are at least 9 bits, and the k-th code after a clear names a
+ * string of at most k bytes (each table entry is one byte longer than an earlier one), never more than 4096.
+ */
+export function lzwMaxOutput(n: number): number {
+  const codes = Math.floor((n * 8) / 9);
+  const ramp = Math.min(codes, 4096);
+  return (ramp * (ramp + 1)) / 2 + (codes - ramp) * 4096;
 }
 
 /**

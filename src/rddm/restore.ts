@@ -1,10 +1,13 @@
 import { tensor } from '../ops/creation.js';
 import { noGrad } from '../autograd/graph.js';
 import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { getDevice } from '../../runtime/index.js';
 import type { RawImage } from '../raw/raw-image.js';
 import { cropPattern, type BayerPattern } from '../raw/bayer-pattern.js';
 import type { RddmSystem } from './system.js';
 import { addNoise, ddimSample, ddpmSample } from './samplers.js';
+import { checkRestoreFits, DEFAULT_MEMORY_BUDGET } from './restore-budget.js';
 
 export interface RestoreOptions {
   /** Inference steps: 1 is the one-step restorer; N > 1 runs DDIM (or DDPM) from the LQ latent noised to `strength`. */
@@ -23,8 +26,14 @@ export interface RestoreOptions {
    */
   gain?: 'auto' | number;
   autoTarget?: number;
+  /** Bytes one tile may take on the GPU and the full-resolution result on the host (default 4 GiB). */
+  memoryBudget?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called after each stage of each tile (0-based `tile` of `tiles`) with its time including the GPU's work. */
+  onStage?: (stage: RestoreStage, ms: number, tile: number, tiles: number) => void;
 }
+
+export type RestoreStage = 'encode' | 'unet' | 'decode';
 
 /** The mosaic as floats relative to black and white: (code − black) / (white − black), per CFA position. */
 export function normalizeMosaic(raw: RawImage): Float32Array {
@@ -92,6 +101,8 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   if (tile % align) throw new Error(`restore: --tile ${tile} must be a multiple of ${align}`);
   const overlap = Math.min(opts.overlap ?? Math.max(align, Math.round(tile / 8 / align) * align), tile - align);
   const th = Math.min(tile, H), tw = Math.min(tile, W);
+  const limits = { bindingBytes: getDevice().limits.maxStorageBufferBindingSize, budgetBytes: opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET };
+  checkRestoreFits(sys.vae.config, sys.unet.config, H, W, th, tw, align, limits);
   const ys = tileStarts(H, th, overlap, align), xs = tileStarts(W, tw, overlap, align);
   const full = normalizeMosaic(raw);
   let gain = typeof opts.gain === 'number' ? opts.gain : 1;
@@ -114,22 +125,32 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       for (let y = 0; y < th; y++) sub.set(full.subarray((y0 + y) * raw.width + x0, (y0 + y) * raw.width + x0 + tw), y * tw);
       // Tile origins are even, so every tile has the image's own pattern.
       const pattern = cropPattern(raw.cfaPattern, y0, x0);
-      const out = noGrad(() =>
-        tidy(() => {
-          const m = tensor(sub, [1, 1, th, tw]);
-          if (steps <= 1) return sys.restoreOneStep(m, pattern).image;
-          sys.setPattern(pattern);
-          const zL = sys.rawLatent(m, pattern);
-          const start = opts.startTimestep ?? 250;
-          const zt = addNoise(sys.schedule, zL, start, opts.seed ?? 0);
-          const ts = sys.schedule.timesteps(steps, start);
-          const predict = (z: typeof zt, t: number) => sys.predictNoise(z, t);
-          const z0 = opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
-          const img = sys.decodeLatent(z0);
-          z0.dispose();
-          return img;
-        }),
-      );
+      // Three stages with the same ops as restoreOneStep; with onStage each is waited for on the GPU and timed
+      // (the waits cost a little throughput, so only callers that show timings ask for them).
+      const stage = async (name: RestoreStage, f: () => Tensor): Promise<Tensor> => {
+        const t0 = performance.now();
+        const r = noGrad(() => tidy(f));
+        if (opts.onStage) {
+          await getDevice().sync();
+          opts.onStage(name, performance.now() - t0, done, total);
+        }
+        return r;
+      };
+      const m = tensor(sub, [1, 1, th, tw]);
+      sys.setPattern(pattern);
+      const zL = await stage('encode', () => sys.rawLatent(m, pattern));
+      m.dispose();
+      const z0 = await stage('unet', () => {
+        if (steps <= 1) return sys.oneStepLatent(zL);
+        const start = opts.startTimestep ?? 250;
+        const zt = addNoise(sys.schedule, zL, start, opts.seed ?? 0);
+        const ts = sys.schedule.timesteps(steps, start);
+        const predict = (z: Tensor, t: number) => sys.predictNoise(z, t);
+        return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
+      });
+      zL.dispose();
+      const out = await stage('decode', () => sys.decodeLatent(z0));
+      z0.dispose();
       const px = await out.data();
       out.dispose();
       const r = Math.max(1, overlap);

@@ -1,20 +1,16 @@
 import { openSafetensors, type ByteSource } from '../io/safetensors.js';
 import { loadLora, loadWeights, saveLora, saveWeights } from '../models/weights-io.js';
 import type { Module } from '../nn/module.js';
-import { RddmSystem, type RddmConfig } from './system.js';
+import { RddmSystem } from './system.js';
+import { parseRddmManifest, type RddmManifest } from './manifest.js';
+
+export type { RddmManifest } from './manifest.js';
 
 /**
  * Shipped RDDM weights: one safetensors file per component with diffusers names (so the UNet and VAE files load
  * in diffusers too), LoRA adapters in PEFT naming in their own files, and a manifest with the config and a
  * sha256 of every file. Platform-neutral: the caller supplies how files are read and written.
  */
-export interface RddmManifest {
-  format: 'rddm-weights-1';
-  config: RddmConfig;
-  files: Record<string, { sha256: string; bytes: number }>;
-  [k: string]: unknown;
-}
-
 type Part = { file: string; module: (s: RddmSystem) => Module; lora: boolean };
 const PARTS: Part[] = [
   { file: 'vae.safetensors', module: (s) => s.vae, lora: false },
@@ -58,13 +54,13 @@ export async function saveRddm(sys: RddmSystem, write: (name: string, chunks: Ui
  * don't match the config, or a file that changed since it was written, fail with a message naming the file.
  */
 export async function loadRddm(open: (name: string) => Promise<ByteSource & { close?(): Promise<void> }>, readText: (name: string) => Promise<string>, where = 'weights'): Promise<{ sys: RddmSystem; manifest: RddmManifest }> {
-  let manifest: RddmManifest;
+  let text: string;
   try {
-    manifest = JSON.parse(await readText('manifest.json')) as RddmManifest;
+    text = await readText('manifest.json');
   } catch (e) {
     throw new Error(`${where}/manifest.json: cannot read the weights manifest (${(e as Error).message})`);
   }
-  if (manifest.format !== 'rddm-weights-1') throw new Error(`${where}/manifest.json: unknown format '${manifest.format}'`);
+  const manifest = parseRddmManifest(text, `${where}/manifest.json`);
   const sys = new RddmSystem(manifest.config);
   if (manifest.files['unet_lora.safetensors']) sys.applyLora();
   for (const part of PARTS) {

@@ -3,6 +3,7 @@ import { tensor } from '../ops/creation.js';
 import { serializeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
+import { ConfigCheck, ConfigError } from '../io/config-check.js';
 
 /**
  * A training checkpoint is ONE safetensors file: the trained parameters under their module names, the optimizer's
@@ -48,19 +49,49 @@ export interface LoadedCheckpoint {
   optimizer: OptimizerState | null;
 }
 
+/** Most optimizer slot tensors a checkpoint may list: far above any model here, and it bounds the slot table. */
+const MAX_OPTIMIZER_PARAMS = 1 << 16;
+
+/** The run state from a checkpoint's metadata, checked field by field (it decides where a resumed run starts). */
+export function parseRunState(text: string, source: string): RunState & { optimizer: { step: number } | null } {
+  const k = new ConfigCheck(source);
+  const o = k.object(k.parseJson(text), 'run state');
+  const step = k.int(o.step, 'step', 0, Number.MAX_SAFE_INTEGER);
+  const rng = k.object(o.rng, 'rng');
+  const history = o.history === undefined ? undefined : k.array(o.history, 'history', 1 << 24).map((h, i) => {
+    const r = k.object(h, `history[${i}]`);
+    for (const [key, v] of Object.entries(r)) if (typeof v !== 'number') k.fail(`history[${i}].${key}`, `must be a number, got ${JSON.stringify(v)}`);
+    k.int(r.step, `history[${i}].step`, 1, step);
+    k.number(r.loss, `history[${i}].loss`, -Number.MAX_VALUE, Number.MAX_VALUE);
+    return r as NonNullable<RunState['history']>[number];
+  });
+  const opt = o.optimizer === null || o.optimizer === undefined ? null : k.object(o.optimizer, 'optimizer');
+  return {
+    ...o,
+    step,
+    rng: { seed: k.number(rng.seed, 'rng.seed', -(2 ** 53), 2 ** 53), stream: k.int(rng.stream, 'rng.stream', 0, 0xffffffff) },
+    config: o.config,
+    ...(history ? { history } : {}),
+    optimizer: opt ? { step: k.int(opt.step, 'optimizer.step', 0, Number.MAX_SAFE_INTEGER) } : null,
+  };
+}
+
 export async function readCheckpoint(file: SafetensorsFile): Promise<LoadedCheckpoint> {
   if (file.metadata[FORMAT_KEY] !== 'rddm-checkpoint-1' || !file.metadata[STATE_KEY]) {
-    throw new Error(`${file.name}: not an rddm training checkpoint (no run state in its metadata)`);
+    throw new ConfigError(file.name, '', 'is not an rddm training checkpoint (no run state in its metadata)');
   }
-  const state = JSON.parse(file.metadata[STATE_KEY]) as RunState & { optimizer: { step: number } | null };
+  const state = parseRunState(file.metadata[STATE_KEY], `${file.name} (run state)`);
   const params: LoadedCheckpoint['params'] = {};
   const slots: Record<string, Float32Array>[] = [];
   for (const key of file.keys()) {
     const m = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
     if (m) {
+      // The index sizes the slot table, so it is bounded before use (a corrupt 'optimizer.99999999.m' must not
+      // allocate a hundred million entries).
       const i = Number(m[1]);
+      if (i >= MAX_OPTIMIZER_PARAMS) throw new ConfigError(file.name, `tensor '${key}'`, `names optimizer parameter ${i}; at most ${MAX_OPTIMIZER_PARAMS} are supported`);
       while (slots.length <= i) slots.push({});
-      slots[i][m[2]] = await file.getFloat32(key);
+      slots[i]![m[2]!] = await file.getFloat32(key);
     } else {
       params[key] = { shape: file.info(key).shape, data: await file.getFloat32(key) };
     }

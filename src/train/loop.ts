@@ -2,7 +2,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
 import { getRngState, setRngState, manualSeed } from '../ops/random.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { clipGradNorm } from '../optim/clip.js';
+import { globalGradNorm, scaleGradsToNorm } from '../optim/clip.js';
+import { DeviceLostError, GpuError, getDevice } from '../../runtime/index.js';
 import { Progress } from './progress.js';
 import { checkpointTensors, serializeCheckpoint, type LoadedCheckpoint, type RunState } from './checkpoint.js';
 import type { Module } from '../nn/module.js';
@@ -38,7 +39,7 @@ export interface TrainOptions {
   clipNorm?: number;
   label?: string;
   log?: (line: string) => void;
-  /** Consecutive non-finite losses that stop the run. */
+  /** Consecutive steps with a non-finite loss or gradient that stop the run (default 5). */
   maxBadSteps?: number;
   /**
    * Wall-clock budget in seconds: the run checkpoints and stops after the step that crosses it (a compute window
@@ -70,9 +71,28 @@ async function firstBadGradient(model: Module): Promise<string | null> {
 }
 
 /**
+ * True for an error that means the GPU device is gone (its tensors with it). A read in flight when the device goes
+ * can fail before the device reports the loss, so a GpuError is checked against the device a moment later.
+ */
+async function isDeviceLoss(e: unknown): Promise<boolean> {
+  if (e instanceof DeviceLostError) return true;
+  if (!(e instanceof GpuError)) return false;
+  await new Promise((r) => setTimeout(r, 20));
+  try {
+    getDevice().assertUsable();
+    return false;
+  } catch (x) {
+    return x instanceof DeviceLostError;
+  }
+}
+
+/**
  * The training loop every `rddm train*` command shares: seeded, resumable (bit-for-bit: data is a function of
  * the step, RNG and optimizer state are restored), checkpointed atomically, logged as JSONL, with a progress
- * line. A non-finite loss skips the step; `maxBadSteps` in a row stop the run naming the first bad parameter.
+ * line. A step whose loss or gradient norm is NaN or Inf is skipped before it reaches the weights, and reported
+ * with the first parameter whose gradient is non-finite; `maxBadSteps` such steps in a row stop the run. A lost GPU
+ * device stops the run with a DeviceLostError naming the last complete checkpoint, which `resume` continues from
+ * (the log and loss plot, kept on the host, are still written).
  */
 export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainResult> {
   const { store, steps } = opts;
@@ -102,48 +122,70 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
   let bad = 0;
   const startedAt = Date.now();
   let stoppedAt: number | null = null;
+  let lastCheckpoint: number | null = resumedFrom;
   const save = async (step: number) => {
     const state: RunState = { step, rng: getRngState(), config: opts.config, history, seed: opts.seed };
     await store.saveCheckpoint(await serializeCheckpoint(trainableByName(task.model), task.optimizer, state), step);
+    lastCheckpoint = step;
     await store.savePlot?.(history);
   };
-  for (let step = start; step < steps; step++) {
-    const { loss, metrics } = tidy(() => task.loss(step));
-    task.optimizer.zeroGrad();
-    await loss.backward();
-    const lossValue = await loss.item();
-    const metricValues: Record<string, number> = {};
-    for (const [k, t] of Object.entries(metrics ?? {})) {
-      metricValues[k] = await t.item();
-      t.dispose();
-    }
-    loss.dispose();
-    if (!Number.isFinite(lossValue)) {
-      skipped.push(step);
-      bad++;
-      const culprit = await firstBadGradient(task.model);
-      log(`step ${step + 1}: loss is ${lossValue}; step skipped${culprit ? ` (first non-finite gradient: ${culprit})` : ''}`);
-      await store.appendLog({ step: step + 1, skipped: true, loss: String(lossValue), culprit });
+  let step = start;
+  try {
+    for (; step < steps; step++) {
+      const { loss, metrics } = tidy(() => task.loss(step));
       task.optimizer.zeroGrad();
-      if (bad >= (opts.maxBadSteps ?? 5)) {
-        throw new Error(`training stopped: ${bad} non-finite losses in a row (last at step ${step + 1}); first non-finite gradient: ${culprit ?? 'none found (the loss itself overflowed)'} — lower the learning rate or check the data`);
+      await loss.backward();
+      const norm = globalGradNorm(task.optimizer.params);
+      const lossValue = await loss.item();
+      const normValue = norm ? await norm.item() : 0;
+      const metricValues: Record<string, number> = {};
+      for (const [k, t] of Object.entries(metrics ?? {})) {
+        metricValues[k] = await t.item();
+        t.dispose();
       }
-      continue;
+      loss.dispose();
+      if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+        norm?.dispose();
+        skipped.push(step);
+        bad++;
+        const culprit = await firstBadGradient(task.model);
+        const what = Number.isFinite(lossValue) ? `gradient norm is ${normValue} (loss ${lossValue})` : `loss is ${lossValue}`;
+        log(`step ${step + 1}: ${what}; step skipped${culprit ? ` (first non-finite gradient: ${culprit})` : ''}`);
+        await store.appendLog({ step: step + 1, skipped: true, loss: String(lossValue), gradNorm: String(normValue), culprit });
+        task.optimizer.zeroGrad();
+        if (bad >= (opts.maxBadSteps ?? 5)) {
+          throw new Error(
+            `training stopped: ${bad} steps in a row had a non-finite loss or gradient (last at step ${step + 1}: ${what}); ` +
+              `first non-finite gradient: ${culprit ?? 'none found (the loss itself overflowed)'} — lower the learning rate or check the data`,
+          );
+        }
+        continue;
+      }
+      bad = 0;
+      if (norm && opts.clipNorm) scaleGradsToNorm(task.optimizer.params, norm, opts.clipNorm);
+      norm?.dispose();
+      task.optimizer.step();
+      const record = { step: step + 1, loss: lossValue, lr: task.optimizer.currentLr(), ...metricValues };
+      history.push(record);
+      await store.appendLog(record);
+      progress.update(step + 1, { loss: lossValue, ...metricValues });
+      const outOfTime = opts.timeLimitS !== undefined && (Date.now() - startedAt) / 1000 >= opts.timeLimitS && step + 1 < steps;
+      if ((step + 1) % every === 0 || step + 1 === steps || outOfTime) await save(step + 1);
+      if (outOfTime) {
+        stoppedAt = step + 1;
+        log(`time limit of ${opts.timeLimitS} s reached at step ${step + 1} of ${steps}: checkpoint saved; --resume continues the run`);
+        break;
+      }
     }
-    bad = 0;
-    if (opts.clipNorm) clipGradNorm(task.optimizer.params, opts.clipNorm).dispose();
-    task.optimizer.step();
-    const record = { step: step + 1, loss: lossValue, lr: task.optimizer.currentLr(), ...metricValues };
-    history.push(record);
-    await store.appendLog(record);
-    progress.update(step + 1, { loss: lossValue, ...metricValues });
-    const outOfTime = opts.timeLimitS !== undefined && (Date.now() - startedAt) / 1000 >= opts.timeLimitS && step + 1 < steps;
-    if ((step + 1) % every === 0 || step + 1 === steps || outOfTime) await save(step + 1);
-    if (outOfTime) {
-      stoppedAt = step + 1;
-      log(`time limit of ${opts.timeLimitS} s reached at step ${step + 1} of ${steps}: checkpoint saved; --resume continues the run`);
-      break;
-    }
+  } catch (e) {
+    if (!(await isDeviceLoss(e))) throw e;
+    // Parameters and optimizer moments lived on the lost device: the last checkpoint is all that survives, and it
+    // is complete (checkpoints are serialised to host memory first, then renamed into place).
+    const where = lastCheckpoint === null ? 'no checkpoint was written yet, so --resume starts over' : `the checkpoint of step ${lastCheckpoint} is intact; --resume continues from it`;
+    await store.appendLog({ step: step + 1, event: 'device-lost', message: (e as Error).message, lastCheckpoint });
+    await store.savePlot?.(history);
+    const cause = (e as Error).message.split('; call init()')[0]!;
+    throw new DeviceLostError(`training stopped at step ${step + 1}: ${/lost|destroyed/.test(cause) ? cause : `the GPU device was lost (${cause})`}; ${where}`);
   }
   return { history, skipped, resumedFrom, stoppedAt };
 }

@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { concatBytes, memorySource, openSafetensors, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
+import { concatBytes, isFloatDtype, memorySource, openSafetensors, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
+import { fuzzCount, mutants, randomInputs, runFuzz, type FuzzTarget } from '../helpers/fuzz.js';
 
 // Mutates a valid file in ways that target the header parser; every case must either parse into
 // readable tensors of the declared size or throw SafetensorsError (never a TypeError, RangeError, hang).
@@ -79,7 +81,7 @@ it('survives a few thousand header mutations', async () => {
   ];
 
   const t0 = performance.now();
-  const cases = 4000;
+  const cases = fuzzCount(4000);
   let parsed = 0;
   let rejected = 0;
   for (let i = 0; i < cases; i++) {
@@ -109,4 +111,40 @@ it('survives a few thousand header mutations', async () => {
   expect(parsed + rejected).toBe(cases);
   expect(parsed).toBeGreaterThan(50);
   expect(rejected).toBeGreaterThan(cases / 2);
+});
+
+/** Opens a file and reads every tensor: what loading weights does. */
+const readAll: FuzzTarget<number> = {
+  name: 'safetensors',
+  async parse(bytes, label) {
+    const f = await openSafetensors(memorySource(bytes, label));
+    let total = 0;
+    for (const k of f.keys()) {
+      const { dtype, shape } = f.info(k);
+      const n = shape.reduce((x, d) => x * d, 1);
+      if (isFloatDtype(dtype)) expect((await f.getFloat32(k)).length).toBe(n);
+      else await f.getBytes(k);
+      total += n;
+    }
+    return total;
+  },
+  errors: [SafetensorsError],
+  // Tensors are read one at a time; F16/BF16 become float32, twice their bytes.
+  allocationBound: (n) => 4 * n + (1 << 20),
+};
+
+it('survives mutations of shipped weight files (headers and data) and random bytes', async () => {
+  const files = ['weights/rddm-tiny/context.safetensors', 'weights/rddm-tiny/raw_encoder_lora.safetensors'].filter((f) => existsSync(f));
+  expect(files.length).toBeGreaterThan(0);
+  for (const [k, file] of files.entries()) {
+    const bytes = new Uint8Array(readFileSync(file));
+    const header = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const n = fuzzCount(k === 0 ? 300 : 100);
+    const s = await runFuzz({ ...readAll, name: `safetensors ${file.split('/').pop()}` }, [
+      { bytes, label: 'unmutated' },
+      ...mutants(bytes, n, 100 + k, 0, Math.min(bytes.length, header + 64)),
+    ]);
+    expect(s.ok).toBeGreaterThan(0);
+  }
+  await runFuzz(readAll, randomInputs(fuzzCount(300), 110, 300, [[24, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x22], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]]));
 });

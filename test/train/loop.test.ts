@@ -11,8 +11,11 @@ class TinyMlp extends nn.Module {
   }
 }
 
-/** A regression task whose batch is a pure function of the step, as the loop requires. */
-function makeTask(lr = 5e-2, poison?: (step: number) => boolean): TrainTask {
+/**
+ * A regression task whose batch is a pure function of the step, as the loop requires. `poison` makes the loss
+ * NaN at chosen steps; `poisonGrad` keeps the loss finite but makes the gradients NaN (the backward of sqrt at 0).
+ */
+function makeTask(lr = 5e-2, poison?: (step: number) => boolean, poisonGrad?: (step: number) => boolean): TrainTask {
   manualSeed(7);
   const model = new TinyMlp();
   const optimizer = new optim.AdamW(model.trainableParameters(), { lr, weightDecay: 0.01 });
@@ -23,7 +26,8 @@ function makeTask(lr = 5e-2, poison?: (step: number) => boolean): TrainTask {
       const x = randn([32, 2], { seed: 1000 + step });
       const target = x.slice(1, 0, 1).mul(x.slice(1, 1, 2)).sin();
       const pred = model.forward(x);
-      const loss = pred.sub(target).square().mean();
+      let loss = pred.sub(target).square().mean();
+      if (poisonGrad?.(step)) loss = loss.add(pred.mul(0).abs().sqrt().mean());
       return { loss: poison?.(step) ? loss.mul(Number.NaN) : loss };
     },
   };
@@ -75,6 +79,23 @@ describe('training loop', () => {
     expect(lines.some((l) => /step 3: loss is NaN; step skipped/.test(l))).toBe(true);
     await expect(
       train(makeTask(1e-2, (s) => s >= 1), { steps: 10, seed: 1, config: {}, store: new MemoryRunStore(), maxBadSteps: 3, log: () => {} }),
-    ).rejects.toThrow(/3 non-finite losses in a row.*first non-finite gradient: fc\d\.(weight|bias)/);
+    ).rejects.toThrow(/3 steps in a row had a non-finite loss or gradient \(last at step 4: loss is NaN\).*first non-finite gradient: fc\d\.(weight|bias)/);
+  });
+
+  it('skips a step whose loss is finite but whose gradient is not, before it reaches the weights', async () => {
+    const lines: string[] = [];
+    const store = new MemoryRunStore();
+    const task = makeTask(1e-2, undefined, (s) => s === 1);
+    const r = await train(task, { steps: 4, seed: 1, config: {}, store, clipNorm: 1, checkpointEvery: 1, log: (l) => lines.push(l) });
+    expect(r.skipped).toEqual([1]);
+    expect(lines.find((l) => l.startsWith('step 2:'))).toMatch(/^step 2: gradient norm is NaN \(loss [\d.]+\); step skipped \(first non-finite gradient: fc\d\.(weight|bias)\)$/);
+    expect(store.log.find((rec) => rec.step === 2)).toMatchObject({ skipped: true, gradNorm: 'NaN' });
+    // The weights, and so every saved checkpoint, stayed finite.
+    for (const p of task.model.parameters()) expect((await p.data()).every(Number.isFinite)).toBe(true);
+    const ck = await store.loadCheckpoint();
+    expect(Object.values(ck!.params).every((p) => p.data.every(Number.isFinite))).toBe(true);
+    await expect(
+      train(makeTask(1e-2, undefined, (s) => s >= 2), { steps: 10, seed: 1, config: {}, store: new MemoryRunStore(), maxBadSteps: 2, log: () => {} }),
+    ).rejects.toThrow(/^training stopped: 2 steps in a row had a non-finite loss or gradient \(last at step 4: gradient norm is NaN \(loss [\d.]+\)\); first non-finite gradient: fc\d\.(weight|bias) — lower the learning rate or check the data$/);
   });
 });

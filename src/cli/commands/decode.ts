@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { inputFile, outputPath, parseArgs, UsageError, type Command } from '../command.js';
 import { readRaw } from '../../raw/read-raw.js';
 import { encodePgm16 } from '../../io/pgm.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
@@ -15,6 +15,8 @@ export const decode: Command = {
     const out = flags.o;
     if (typeof out !== 'string' || out === '') throw new UsageError('missing -o MOSAIC.pgm');
     const path = positionals[0]!;
+    inputFile(path, 'RAW file');
+    outputPath(out, '-o');
     const raw = readRaw(new Uint8Array(await readFile(path)), basename(path));
     for (const w of raw.warnings) console.error(`rddm decode: warning: ${w}`);
     await writeFileAtomic(out, encodePgm16(raw.width, raw.height, raw.mosaic));

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs, type Command } from '../command.js';
+import { noPositionals, parseArgs, type Command } from '../command.js';
 import { init, tensor, noGrad, tidy } from '../../index.js';
 import { readRaw } from '../../raw/read-raw.js';
 import { demosaicBilinear } from '../../raw/bayer.js';
@@ -31,7 +31,8 @@ export const demo: Command = {
   summary: 'restore the shipped RAW sample with the shipped weights; write out/ images and print PSNR vs the baseline',
   usage: 'usage: rddm demo [--out DIR] [--weights DIR]',
   async run(args) {
-    const { flags } = parseArgs(args, { string: ['out', 'weights'] });
+    const { flags, positionals } = parseArgs(args, { string: ['out', 'weights'] });
+    noPositionals(positionals);
     const root = packageRoot();
     const outDir = resolve(String(flags.out ?? 'out'));
     const weights = String(flags.weights ?? defaultWeightsDir());

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { parseArgs, type Command } from '../command.js';
+import { noPositionals, parseArgs, type Command } from '../command.js';
 import { runDoctor } from '../../node/doctor.js';
 
 /** The package root (where node_modules/webgpu is), found from this file's location or the working directory. */
@@ -19,7 +19,8 @@ export const doctor: Command = {
   summary: 'check the WebGPU adapter; install a Vulkan driver where missing (Debian/Ubuntu as root)',
   usage: 'usage: rddm doctor [--quiet] [--no-install] [--json]',
   async run(args) {
-    const { flags } = parseArgs(args, { boolean: ['quiet', 'no-install', 'json'] });
+    const { flags, positionals } = parseArgs(args, { boolean: ['quiet', 'no-install', 'json'] });
+    noPositionals(positionals);
     const probe = runDoctor({ cwd: packageRoot(), quiet: Boolean(flags.quiet), install: !flags['no-install'], log: flags.json ? () => {} : undefined });
     if (flags.json) console.log(JSON.stringify(probe, null, 2));
     return probe.ok ? 0 : 1;

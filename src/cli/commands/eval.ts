@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, UsageError, type Command } from '../command.js';
 import { init, noGrad, tidy } from '../../index.js';
 import { decodePhoto } from '../../eval/photos.js';
 import { evaluate, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, type RestoreMethod, type EvalRow } from '../../eval/evaluate.js';
@@ -30,28 +30,28 @@ export const evalCommand: Command = {
                  [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical]
   --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
   async run(args) {
-    const { flags } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'] });
-    const dir = String(flags.data ?? 'data/photos/eval');
-    let files: string[];
-    try {
-      files = readdirSync(dir).filter((f) => /\.(png|tiff?)$/i.test(f)).sort();
-    } catch {
-      throw new Error(`${dir}: cannot read the photo folder (run \`bash scripts/fetch-photos.sh\`, or pass --data DIR)`);
-    }
-    if (!files.length) throw new Error(`${dir}: no PNG or TIFF photos`);
+    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'] });
+    noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
     for (const p of patterns) if (!isBayerPattern(p)) throw new UsageError(`unknown pattern '${p}'`);
-    const crop = Number(flags.crop ?? 256), seed = Number(flags.seed ?? 7), per = Number(flags['crops-per-image'] ?? 1);
-    if (!Number.isInteger(crop) || crop < 16 || crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
-    const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',');
+    const crop = intFlag(flags, 'crop', 256, 16, 1 << 14), seed = intFlag(flags, 'seed', 7, 0, 2 ** 32 - 1), per = intFlag(flags, 'crops-per-image', 1, 1, 1024);
+    if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
+    const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
+    for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
+    if (flags.json !== undefined) outputPath(String(flags.json), '--json');
+    if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
+    const dir = String(flags.data ?? 'data/photos/eval');
+    inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
+    const files = readdirSync(dir).filter((f) => /\.(png|tiff?)$/i.test(f)).sort();
+    if (!files.length) throw new Error(`${dir}: no PNG or TIFF photos`);
+    if (wanted.includes('rddm')) inputFile(join(String(flags.weights ?? defaultWeightsDir()), 'manifest.json'), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
     if (wanted.includes('rddm')) methods.rddm = rddmMethod((await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys);
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
-    if (!Object.keys(methods).length) throw new UsageError(`--methods must name some of rddm, bilinear, classical`);
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
     const t0 = performance.now();
     const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1 });

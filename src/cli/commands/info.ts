@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { inputFile, parseArgs, UsageError, type Command } from '../command.js';
 import { readRaw } from '../../raw/read-raw.js';
 import type { RawImage } from '../../raw/raw-image.js';
 
@@ -20,6 +20,7 @@ export const info: Command = {
     const { flags, positionals } = parseArgs(args, { boolean: ['json'] });
     if (positionals.length !== 1) throw new UsageError('expected exactly one FILE');
     const path = positionals[0]!;
+    inputFile(path, 'RAW file');
     const raw = readRaw(new Uint8Array(await readFile(path)), basename(path));
     const meta = rawInfo(raw);
     if (flags.json) {

@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { intFlag, outputPath, parseArgs, UsageError, type Command } from '../command.js';
+import { writeFileAtomic } from '../../node/atomic-write.js';
 import { init, getDevice, liveStats } from '../../index.js';
 import { summarize, toTraceEvents } from '../../../runtime/index.js';
 import { profileWorkloads } from './profile-workloads.js';
+import { MODEL_CONFIG_NAMES } from '../../models/configs.js';
 
 /** Runs a workload under the profiler and prints the top kernels, CPU spans, memory, and a Chrome trace. */
 export const profile: Command = {
@@ -14,9 +15,19 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}`,
     const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top'] });
     const name = positionals[0];
     if (!name) throw new UsageError('name a workload');
+    if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
     const workload = profileWorkloads[name];
     if (!workload) throw new UsageError(`unknown workload '${name}' (have: ${Object.keys(profileWorkloads).join(', ')})`);
-    const opts = { size: flags.size ? Number(flags.size) : undefined, config: flags.config as string | undefined, steps: flags.steps ? Number(flags.steps) : undefined };
+    const opts = {
+      size: flags.size !== undefined ? intFlag(flags, 'size', 0, 1, 1 << 16) : undefined,
+      config: flags.config as string | undefined,
+      steps: flags.steps !== undefined ? intFlag(flags, 'steps', 0, 1, 1000) : undefined,
+    };
+    const top = intFlag(flags, 'top', 15, 1, 10_000);
+    if (flags.config !== undefined && !(MODEL_CONFIG_NAMES as string[]).includes(String(flags.config))) {
+      throw new UsageError(`unknown config '${flags.config}'; known: ${MODEL_CONFIG_NAMES.join(', ')}`);
+    }
+    if (flags.trace !== undefined) outputPath(String(flags.trace), '--trace');
     await init();
     const dev = getDevice();
     const run = await workload.prepare(opts);
@@ -30,7 +41,6 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}`,
     const wall = performance.now() - t0;
     const rows = summarize(prof.events);
     const gpuMs = rows.reduce((s, r) => s + r.totalMs, 0);
-    const top = Number(flags.top ?? 15);
     console.log(`${name} on ${dev.adapter.description || dev.adapter.vendor}: wall ${wall.toFixed(1)} ms, GPU kernels ${gpuMs.toFixed(1)} ms (${((100 * gpuMs) / wall).toFixed(0)}% of wall), ${prof.events.length} dispatches`);
     console.log(`${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'total ms'.padStart(10)} ${'share'.padStart(7)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(7)}`);
     for (const r of rows.slice(0, top)) {
@@ -44,7 +54,7 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}`,
       `memory: live ${(mem.liveBytes / 2 ** 20).toFixed(1)} MiB, peak ${(mem.peakLiveBytes / 2 ** 20).toFixed(1)} MiB, pool holds ${(mem.heldBytes / 2 ** 20).toFixed(1)} MiB, hits ${mem.hits}, misses ${mem.misses}; live tensors ${liveStats.tensors}`,
     );
     if (flags.trace) {
-      writeFileSync(String(flags.trace), JSON.stringify(toTraceEvents(prof.events, prof.spans, dev.adapter.description)));
+      await writeFileAtomic(String(flags.trace), JSON.stringify(toTraceEvents(prof.events, prof.spans, dev.adapter.description)));
       console.log(`trace written to ${flags.trace} (open in chrome://tracing or ui.perfetto.dev)`);
     }
     return 0;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, basename, extname } from 'node:path';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { inputDir, intFlag, noPositionals, parseArgs, UsageError, type Command } from '../command.js';
 import { init } from '../../index.js';
 import { decodePhoto } from '../../eval/photos.js';
 import { synthesizeBatch } from '../../raw/synth-batch.js';
@@ -21,14 +21,14 @@ export const synth: Command = {
   Writes NAME-PATTERN-K.dng (noisy, degraded mosaic, ${SYNTH_SENSOR.bitDepth}-bit), NAME-PATTERN-K-hq.tiff (clean linear, camera
   space) and NAME-PATTERN-K.json (white balance, colour matrix, noise levels, crop) for every photo (PNG/TIFF) in --in.`,
   async run(args) {
-    const { flags } = parseArgs(args, { string: ['in', 'out', 'patterns', 'crop', 'seed', 'per-image'] });
+    const { flags, positionals } = parseArgs(args, { string: ['in', 'out', 'patterns', 'crop', 'seed', 'per-image'] });
+    noPositionals(positionals);
     if (!flags.in || !flags.out) throw new UsageError('--in and --out are required');
     const patterns = String(flags.patterns ?? BAYER_PATTERNS.join(',')).split(',').map((p) => p.trim().toUpperCase());
     for (const p of patterns) if (!isBayerPattern(p)) throw new UsageError(`unknown Bayer pattern '${p}' (use RGGB, BGGR, GRBG, GBRG)`);
-    const crop = Number(flags.crop ?? 256), seed = Number(flags.seed ?? 1), per = Number(flags['per-image'] ?? 1);
-    if (!Number.isInteger(crop) || crop < 2 || crop % 2) throw new UsageError(`--crop must be an even integer >= 2, got ${flags.crop}`);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer`);
-    if (!Number.isInteger(per) || per < 1) throw new UsageError(`--per-image must be a positive integer`);
+    const crop = intFlag(flags, 'crop', 256, 2, 1 << 14), seed = intFlag(flags, 'seed', 1, 0), per = intFlag(flags, 'per-image', 1, 1, 1 << 16);
+    if (crop % 2) throw new UsageError(`--crop must be an even integer >= 2, got ${flags.crop}`);
+    inputDir(String(flags.in), 'photo folder (--in)');
     const files = readdirSync(String(flags.in)).filter((f) => /\.(png|tiff?)$/i.test(f)).sort();
     if (!files.length) throw new Error(`no PNG or TIFF photos in ${flags.in}`);
     await init();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseArgs, UsageError, type Command } from '../command.js';
+import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -29,31 +29,39 @@ const COMMON = `  --steps N        training steps (default per stage)
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)`;
 
-async function runFromArgs(stage: Stage, args: string[], extra: string[] = []): Promise<number> {
-  const { flags } = parseArgs(args, { boolean: ['resume'], string: ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', ...extra] });
+const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit'];
+
+/** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
+async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
+  const { flags, positionals } = parseArgs(args, { boolean: ['resume'], string: [...COMMON_FLAGS, extra] });
+  noPositionals(positionals);
+  const stage = stageOf(flags[extra] as string | undefined);
   const d = STAGE_DEFAULTS[stage];
-  const num = (k: string, def: number) => {
-    if (flags[k] === undefined) return def;
-    const v = Number(flags[k]);
-    if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${k} must be a positive number, got '${flags[k]}'`);
-    return v;
-  };
   const runDir = String(flags.run ?? join('runs', stage));
   if (stage !== 'rvae1' && !flags.init && !flags.resume) throw new UsageError(`stage ${stage} builds on earlier stages: pass --init DIR (the previous stage's --out)`);
+  const steps = intFlag(flags, 'steps', d.steps, 1);
+  const seed = intFlag(flags, 'seed', 1, 0, 2 ** 32 - 1);
+  const batch = intFlag(flags, 'batch', d.batch, 1, 1024);
+  const crop = intFlag(flags, 'crop', d.crop, 8, 1 << 14);
+  if (crop % 8) throw new UsageError(`--crop must be a multiple of 8 (the tiny models' alignment), got ${crop}`);
+  const lr = positiveFlag(flags, 'lr', d.lr);
+  const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
+  const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
+  if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
   await runStage({
     stage,
-    steps: Math.round(num('steps', d.steps)),
+    steps,
     runDir,
     initDir: flags.init as string | undefined,
     outDir: String(flags.out ?? join(runDir, 'weights')),
     resume: Boolean(flags.resume),
     photos: (await loadPhotos('train')).map((p) => p.image),
-    seed: Math.round(num('seed', 1)),
-    batch: Math.round(num('batch', d.batch)),
-    crop: Math.round(num('crop', d.crop)),
-    lr: num('lr', d.lr),
-    timestep: flags.timestep !== undefined ? Math.round(num('timestep', 999)) : undefined,
-    timeLimitS: flags['time-limit'] !== undefined ? num('time-limit', 0) : undefined,
+    seed,
+    batch,
+    crop,
+    lr,
+    timestep,
+    timeLimitS,
   });
   return 0;
 }
@@ -62,23 +70,20 @@ export const trainRvae: Command = {
   name: 'train-rvae',
   summary: 'train the RAW-domain VAE: --stage 1 (linear reconstruction) or --stage 2 (E_raw with CMB-LoRA, D_lin frozen)',
   usage: `usage: rddm train-rvae --stage 1|2 [options]\n${COMMON}`,
-  async run(args) {
-    const i = args.indexOf('--stage');
-    const stage = i >= 0 ? args[i + 1] : undefined;
-    if (stage !== '1' && stage !== '2') throw new UsageError('--stage must be 1 or 2');
-    return runFromArgs(stage === '1' ? 'rvae1' : 'rvae2', [...args.slice(0, i), ...args.slice(i + 2)]);
-  },
+  run: (args) =>
+    runFromArgs(args, 'stage', (v) => {
+      if (v !== '1' && v !== '2') throw new UsageError(`--stage must be 1 or 2${v === undefined ? '' : `, got '${v}'`}`);
+      return v === '1' ? 'rvae1' : 'rvae2';
+    }),
 };
 
 export const trainDiffusion: Command = {
   name: 'train',
   summary: 'train the diffusion UNet: --mode onestep (dual-domain CMB-LoRA, default) or multistep (ε-prediction)',
   usage: `usage: rddm train [--mode onestep|multistep] [options]\n${COMMON}`,
-  async run(args) {
-    const i = args.indexOf('--mode');
-    const mode = i >= 0 ? args[i + 1] : 'onestep';
-    if (mode !== 'onestep' && mode !== 'multistep') throw new UsageError('--mode must be onestep or multistep');
-    const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
-    return runFromArgs(mode === 'onestep' ? 'onestep' : 'unet', rest);
-  },
+  run: (args) =>
+    runFromArgs(args, 'mode', (v = 'onestep') => {
+      if (v !== 'onestep' && v !== 'multistep') throw new UsageError(`--mode must be onestep or multistep, got '${v}'`);
+      return v === 'onestep' ? 'onestep' : 'unet';
+    }),
 };

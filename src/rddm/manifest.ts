@@ -1,0 +1,62 @@
+// The weights manifest (manifest.json beside the safetensors files): the RDDM config and the sha256 and size of
+// every file. It comes from disk, so it is validated field by field before a model is built from it: a bad
+// manifest fails with a ConfigError naming the field, never with a crash or an absurdly large model.
+
+import { ConfigCheck } from '../io/config-check.js';
+import { MODEL_CONFIG_NAMES, getModelConfig, type UNetConfig, type VaeConfig } from '../models/configs.js';
+import type { RddmConfig } from './system.js';
+
+export interface RddmManifest {
+  format: 'rddm-weights-1';
+  config: RddmConfig;
+  files: Record<string, { sha256: string; bytes: number }>;
+  [k: string]: unknown;
+}
+
+/** Timesteps of the noise schedule (src/rddm/schedule.ts). */
+const SCHEDULE_STEPS = 1000;
+const MAX_LORA_RANK = 256;
+const MAX_FILES = 64;
+
+/** A checked RddmConfig: model names that exist and fit together, and numbers in their ranges. */
+export function checkRddmConfig(v: unknown, k: ConfigCheck, field = 'config'): RddmConfig {
+  const o = k.object(v, field);
+  const names = (kind: string) => MODEL_CONFIG_NAMES.filter((n) => getModelConfig(n).kind === kind);
+  const vae = k.oneOf(o.vae, `${field}.vae`, names('vae'));
+  const unet = k.oneOf(o.unet, `${field}.unet`, names('unet'));
+  const latent = (getModelConfig(vae) as VaeConfig).latentChannels;
+  const uc = getModelConfig(unet) as UNetConfig;
+  if (uc.inChannels !== latent || uc.outChannels !== latent) {
+    k.fail(`${field}.unet`, `'${unet}' has ${uc.inChannels} input channels but VAE '${vae}' has ${latent} latent channels`);
+  }
+  // Fields this version does not know are kept (weights from a newer version may add some), checked ones replaced.
+  const config: RddmConfig = {
+    ...o,
+    vae,
+    unet,
+    latentScale: k.number(o.latentScale, `${field}.latentScale`, 0, 1e6, true),
+    timestep: k.int(o.timestep, `${field}.timestep`, 0, SCHEDULE_STEPS - 1),
+    loraRank: k.int(o.loraRank, `${field}.loraRank`, 1, MAX_LORA_RANK),
+  };
+  if (o.compandEps !== undefined) config.compandEps = k.number(o.compandEps, `${field}.compandEps`, 0, 1);
+  return config;
+}
+
+/** Parses and validates manifest.json; `source` names it in errors. */
+export function parseRddmManifest(text: string, source: string): RddmManifest {
+  const k = new ConfigCheck(source);
+  const o = k.object(k.parseJson(text), 'manifest');
+  const format = k.oneOf(o.format, 'format', ['rddm-weights-1']);
+  const config = checkRddmConfig(o.config, k);
+  const filesIn = k.object(o.files, 'files');
+  const names = Object.keys(filesIn);
+  if (names.length > MAX_FILES) k.fail('files', `lists ${names.length} files, more than ${MAX_FILES}`);
+  const files: RddmManifest['files'] = {};
+  for (const name of names) {
+    const e = k.object(filesIn[name], `files['${name}']`);
+    const sha256 = k.string(e.sha256, `files['${name}'].sha256`, 64);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) k.fail(`files['${name}'].sha256`, `must be 64 lower-case hex digits, got '${sha256}'`);
+    files[name] = { sha256, bytes: k.int(e.bytes, `files['${name}'].bytes`, 0, Number.MAX_SAFE_INTEGER) };
+  }
+  return { ...o, format, config, files };
+}
