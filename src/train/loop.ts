@@ -117,6 +117,9 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
       log(`resumed from step ${start}`);
     } else log('no checkpoint to resume from: starting a new run');
   }
+  // A run starting from step 0 owns its log: records left by an attempt killed before its first checkpoint would
+  // otherwise stay in front of this run's (seen as a duplicated step 1 after a SIGKILL during the first step).
+  if (resumedFrom === null) await store.truncateLog(0);
   const progress = new Progress(opts.label ?? 'train', steps, log);
   const skipped: number[] = [];
   let bad = 0;

@@ -56,6 +56,16 @@ describe('training loop', () => {
     expect(store.log.map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   });
 
+  it('a run that starts from step 0 drops log records of an attempt killed before its first checkpoint', async () => {
+    for (const resume of [false, true]) {
+      const store = new MemoryRunStore();
+      store.log.push({ step: 1, loss: 9 }); // the aborted attempt's only record; it never reached a checkpoint
+      await train(makeTask(), { steps: 3, seed: 3, config: {}, store, resume, log: () => {} });
+      expect(store.log.map((r) => r.step)).toEqual([1, 2, 3]);
+      expect(store.log[0].loss).not.toBe(9);
+    }
+  });
+
   it('a time limit checkpoints and stops early, and --resume continues to the uninterrupted losses', async () => {
     const config = { name: 'mlp' };
     const full = await train(makeTask(), { steps: 10, seed: 3, config, store: new MemoryRunStore(), checkpointEvery: 100, log: () => {} });
