@@ -1,29 +1,92 @@
-// Elementwise map over NIN strided inputs into a (possibly strided) output: one element per invocation.
-// This is a template: src/ops/map-kernel.ts fills the lines marked //@ from the op table, so every unary,
-// binary and ternary op (and their backward rules) is one instance of this kernel.
-// Inputs are read through strides, so views, transposes and broadcasting (stride 0) cost no copies.
+// Elementwise map over NIN strided inputs into a (possibly strided) output.
+// This is a template: src/ops/map-kernel.ts fills the marked line below from the op table (the bindings, `apply`
+// with the op's expression, and the load/store helpers), so every unary, binary and ternary op (and their backward
+// rules) is one instance of this kernel. Inputs are read through strides, so views, transposes and broadcasting
+// (stride 0) cost no copies. Three index modes (MODE) share it:
+//   CONTIG: every operand dense with the output's shape: element i of each is its offset + i.
+//   BAND:   the output is dense and each input's element is offset + (i / div) % mod (div 0: always offset; mod 0:
+//           no wrap): dense inputs, bias [1,C,1,1] and per-sample [N,C,1,1] over NCHW, row/column broadcasts and
+//           scalars cost one division and one remainder per input instead of the walk.
+//   WALK:   the general case, a mixed-radix walk over RANK coalesced dimensions.
+// With WIDTH 4 an invocation computes 4 consecutive output elements along the innermost dimension: the index math
+// runs once for the 4, and operands that are dense and 16-byte aligned along that run are bound as arrays of vec4
+// (one vector load or store instead of four; on lavapipe every load of a lane is a separate scalar access).
 
 struct Params {
   numel: u32,
-  rank: u32,
+  rank: u32, // the walk's; the kernel uses the RANK override, so its loop unrolls
   out_offset: u32,
   _pad: u32,
   shape: array<vec4<u32>, 2>,
   out_strides: array<vec4<u32>, 2>,
-  offsets: array<vec4<u32>, 1>,
-  strides: array<vec4<u32>, 8>, // 2 vec4 (8 dims) per input, up to 4 inputs
+  offsets: vec4<u32>,
+  // WALK: 2 vec4 (8 dims) per input, up to 4 inputs. BAND: (div, mod) of input k in strides[2k].xy.
+  strides: array<vec4<u32>, 8>,
   scalars: vec4<f32>,
 }
 
 //@BINDINGS
 @group(0) @binding(NIN_PLUS_1) var<uniform> p: Params;
 
-// True when every input and the output are dense and unbroadcast: the index math is then skipped.
-override CONTIG: bool = false;
+const WALK: u32 = 0u;
+const CONTIG: u32 = 1u;
+const BAND: u32 = 2u;
+override MODE: u32 = WALK;
+// Output elements per invocation: 1, or 4 (only where the innermost run is a multiple of 4).
+override WIDTH: u32 = 1u;
+// Coalesced dimensions of the WALK: a constant trip count, so the walk unrolls.
+override RANK: u32 = 1u;
 override WG: u32 = 256;
 
-fn dim_of(a: array<vec4<u32>, 2>, d: u32) -> u32 { return a[d / 4u][d % 4u]; }
 fn in_stride(k: u32, d: u32) -> u32 { return p.strides[k * 2u + d / 4u][d % 4u]; }
+
+fn band_index(k: u32, i: u32) -> u32 {
+  let div = p.strides[2u * k].x;
+  let m = p.strides[2u * k].y;
+  var q = i;
+  if (div == 0u) { q = 0u; } else if (div != 1u) { q = q / div; }
+  if (m != 0u) { q = q % m; }
+  return q;
+}
+
+// Element index of every input (0..3) and of the output (4) for output element i.
+fn locate(i: u32) -> array<u32, 5> {
+  var idx = array<u32, 5>(p.offsets.x, p.offsets.y, p.offsets.z, p.offsets.w, p.out_offset);
+  if (MODE == CONTIG) {
+    for (var k = 0u; k < 5u; k++) { idx[k] += i; }
+  } else if (MODE == BAND) {
+    for (var k = 0u; k < NIN; k++) { idx[k] += band_index(k, i); }
+    idx[4] += i;
+  } else {
+    var rem = i;
+    for (var d = RANK; d > 0u; d--) {
+      let dd = d - 1u;
+      // The outermost coordinate is what remains: no division.
+      var c = rem;
+      if (dd > 0u) {
+        let n = p.shape[dd / 4u][dd % 4u];
+        c = rem % n;
+        rem = rem / n;
+      }
+      for (var k = 0u; k < NIN; k++) { idx[k] += c * in_stride(k, dd); }
+      idx[4] += c * p.out_strides[dd / 4u][dd % 4u];
+    }
+  }
+  return idx;
+}
+
+// Element steps from output element i to i + 1 within a WIDTH 4 run (0: a broadcast input, read once).
+fn run_steps() -> array<u32, 5> {
+  var s = array<u32, 5>(1u, 1u, 1u, 1u, 1u);
+  if (MODE == BAND) {
+    for (var k = 0u; k < NIN; k++) { s[k] = select(0u, 1u, p.strides[2u * k].x == 1u); }
+  } else if (MODE == WALK) {
+    let d = max(RANK, 1u) - 1u;
+    for (var k = 0u; k < NIN; k++) { s[k] = in_stride(k, d); }
+    s[4] = p.out_strides[d / 4u][d % 4u];
+  }
+  return s;
+}
 
 const SQRT_HALF: f32 = 0.7071067811865476;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
@@ -64,27 +127,15 @@ fn gelu_tanh_grad_(x: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = (gid.x + gid.y * nwg.x * WG) * WIDTH;
   if (i >= p.numel) { return; }
-  let s0 = p.scalars.x;
-  let s1 = p.scalars.y;
-  var idx = array<u32, 4>(p.offsets[0].x, p.offsets[0].y, p.offsets[0].z, p.offsets[0].w);
-  var o = p.out_offset;
-  if (CONTIG) {
-    for (var k = 0u; k < 4u; k++) { idx[k] += i; }
-    o += i;
+  let idx = locate(i);
+  if (WIDTH == 1u) {
+    store1(idx[4], apply(load1(idx), i));
   } else {
-    var rem = i;
-    for (var d = p.rank; d > 0u; d--) {
-      let dd = d - 1u;
-      let n = dim_of(p.shape, dd);
-      let c = rem % n;
-      rem = rem / n;
-      for (var k = 0u; k < NIN; k++) { idx[k] += c * in_stride(k, dd); }
-      o += c * dim_of(p.out_strides, dd);
-    }
+    let s = run_steps();
+    // Row c: every input's value at output element i + c.
+    let x = transpose(load4(idx, s));
+    store4(idx[4], s[4], vec4<f32>(apply(x[0], i), apply(x[1], i + 1u), apply(x[2], i + 2u), apply(x[3], i + 3u)));
   }
-  //@LOADS
-  out[o] = //@EXPR
-  ;
 }
