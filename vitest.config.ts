@@ -14,6 +14,9 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    // The in-page restore and training of the web demo take minutes on SwiftShader: `npm run test:browser` (which
+    // .ci/run also runs) includes them; the default `npm test` keeps to the fast browser tests.
+    exclude: process.env.RDDM_BROWSER_DEMO ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/browser/web-demo.test.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     // One GPU device per worker process; lavapipe already uses every core, so two workers are plenty.
     pool: 'forks',

@@ -24,4 +24,17 @@ await build({
   const { writeFileSync } = await import('node:fs');
   writeFileSync('dist/rddm.browser.meta.json', JSON.stringify(r.metafile));
 });
-console.log('built dist/index.js, dist/cli.js, dist/rddm.browser.js');
+// The web demo's page script (web/main.ts); `npm run web` serves it with web/index.html.
+await build({
+  entryPoints: ['web/main.ts'],
+  outfile: 'dist/web/app.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  loader: { '.wgsl': 'text' },
+  external: ['webgpu'],
+  logLevel: 'warning',
+});
+console.log('built dist/index.js, dist/cli.js, dist/rddm.browser.js, dist/web/app.js');

@@ -1,0 +1,91 @@
+// What the page does with a RAW file, in the same steps and with the same code as the CLI: decode (our DNG/CR2
+// readers), preview (bilinear demosaic + PTP with the file's as-shot white balance and colour matrix), restore
+// (restoreRaw, tile by tile) and render (PTP to 8-bit sRGB, as `rddm restore` writes its PNG).
+import { tensor, noGrad, tidy } from '../src/index.js';
+import { readRaw } from '../src/raw/read-raw.js';
+import type { RawImage } from '../src/raw/raw-image.js';
+import { demosaicBilinear } from '../src/raw/bayer.js';
+import { binRaw, normalizeMosaic, restoreRaw, type RestoreStage } from '../src/rddm/restore.js';
+import { linearToSrgb8 } from '../src/rddm/render.js';
+import type { RddmSystem } from '../src/rddm/system.js';
+
+/** An 8-bit interleaved RGB picture. */
+export interface Rgb8 {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export function decodeRaw(bytes: Uint8Array, name: string, bin: number): RawImage {
+  return binRaw(readRaw(bytes, name), bin);
+}
+
+function renderParams(raw: RawImage) {
+  return { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb };
+}
+
+/** Bilinear demosaic + PTP: what the sensor data looks like before restoration. */
+export async function previewRaw(raw: RawImage): Promise<Rgb8> {
+  const lin = noGrad(() => tidy(() => demosaicBilinear(tensor(normalizeMosaic(raw), [1, 1, raw.height, raw.width]), raw.cfaPattern)));
+  const planar = await lin.data();
+  lin.dispose();
+  return { width: raw.width, height: raw.height, data: await linearToSrgb8(planar, raw.width, raw.height, renderParams(raw)) };
+}
+
+export interface RestoreProgress {
+  /** Fraction of the model work done, in [0, 1]. */
+  fraction: number;
+  label: string;
+}
+
+export interface RestoreResult {
+  image: Rgb8;
+  /** Per tile and stage, then the rendering. */
+  timings: { stage: string; ms: number }[];
+}
+
+const STAGES: readonly RestoreStage[] = ['encode', 'unet', 'decode'];
+const STAGE_NAMES: Record<RestoreStage, string> = { encode: 'encode (E_raw)', unet: 'UNet (one step)', decode: 'decode (D_lin)' };
+
+/** Restores with the CLI's defaults (one step, 512-pixel tiles), timing every stage of every tile. */
+export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  // As `rddm restore`: a pattern without a trained CMB-LoRA adapter would silently run untrained weights.
+  const adapters = new Set(sys.unet.namedParameters().map(([k]) => /\.lora_A\.([A-Z]+)\./.exec(k)?.[1]).filter(Boolean));
+  if (adapters.size && !adapters.has(raw.cfaPattern)) throw new Error(`${name}: CFA pattern ${raw.cfaPattern} has no trained adapter in the shipped weights (have ${[...adapters].join(', ')})`);
+  const timings: RestoreResult['timings'] = [];
+  const res = await restoreRaw(sys, raw, {
+    steps: 1,
+    tile: 512,
+    onStage: (stage, ms, tile, tiles) => {
+      const tileName = tiles > 1 ? `tile ${tile + 1}/${tiles}: ` : '';
+      timings.push({ stage: `${tileName}${STAGE_NAMES[stage]}`, ms });
+      const k = STAGES.indexOf(stage) + 1;
+      const next = k < STAGES.length ? `${tileName}${STAGE_NAMES[STAGES[k]]}` : tile + 1 < tiles ? `tile ${tile + 2}/${tiles}` : 'rendering';
+      onProgress({ fraction: (tile * STAGES.length + k) / (tiles * STAGES.length), label: next });
+    },
+  });
+  const t0 = performance.now();
+  const data = await linearToSrgb8(res.linear, res.width, res.height, renderParams(raw));
+  timings.push({ stage: 'render (PTP → sRGB)', ms: performance.now() - t0 });
+  return { image: { width: res.width, height: res.height, data }, timings };
+}
+
+/** The top-left w×h of an image (restoration crops to a multiple of the model's alignment, the preview does not). */
+export function cropRgb8(img: Rgb8, width: number, height: number): Rgb8 {
+  if (img.width === width && img.height === height) return img;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) data.set(img.data.subarray(y * img.width * 3, (y * img.width + width) * 3), y * width * 3);
+  return { width, height, data };
+}
+
+/** RGB → the RGBA a canvas takes. */
+export function toImageData(img: Rgb8): ImageData {
+  const rgba = new Uint8ClampedArray(img.width * img.height * 4);
+  for (let i = 0, j = 0; i < img.data.length; i += 3, j += 4) {
+    rgba[j] = img.data[i];
+    rgba[j + 1] = img.data[i + 1];
+    rgba[j + 2] = img.data[i + 2];
+    rgba[j + 3] = 255;
+  }
+  return new ImageData(rgba, img.width, img.height);
+}
