@@ -6,6 +6,7 @@
  */
 import { nn, optim, randn, tidy, noGrad, keep, type Tensor } from '../src/index.js';
 import { formatTable, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily } from './harness.js';
+import { ratio } from './summary.js';
 
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
   const { dev, options, log } = ctx;
@@ -53,6 +54,9 @@ const family: BenchFamily = {
   description: 'one AdamW step over many tensors: fused kernel vs the update composed from engine ops',
   columns: ['op', 'shape', 'impl', 'ms', 'gbps', 'workerCpuMs'],
   run,
-  summary: (cases) => formatTable([{ 'fused speed-up over composite': (cases[1].ms / cases[0].ms).toFixed(2) + 'x' }]),
+  summary: (cases) => {
+    const [r, c] = ['rddm', 'composite'].map((impl) => cases.find((x) => x.impl === impl));
+    return formatTable([{ 'x composite (wall)': ratio(r, c), 'x composite (cpu)': ratio(r, c, 'workerCpuMs') }]);
+  },
 };
 export default family;

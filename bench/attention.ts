@@ -16,6 +16,7 @@
  */
 import { attentionComposite, randn, scaledDotProductAttention, setAttentionKernel, type GpuDevice, type Tensor } from '../src/index.js';
 import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
+import { ratio } from './summary.js';
 
 function maxRelDiff(x: Float32Array, y: Float32Array): number {
   let d = 0;
@@ -185,9 +186,8 @@ function summary(cases: readonly BenchCase[]): string {
     const comp = get('composite');
     row['composite peak'] = comp?.peakBytes != null ? MiB(comp.peakBytes as number) : undefined;
     for (const impl of ['tfjs-webgpu', 'portable', 'composite']) {
-      const b = get(impl);
-      row[`x ${impl} (wall)`] = r && b ? b.ms / r.ms : undefined;
-      row[`x ${impl} (cpu)`] = r && b && r.workerCpuMs && b.workerCpuMs ? (b.workerCpuMs as number) / (r.workerCpuMs as number) : undefined;
+      row[`x ${impl} (wall)`] = ratio(r, get(impl), 'ms');
+      row[`x ${impl} (cpu)`] = ratio(r, get(impl), 'workerCpuMs');
     }
     rows.push(row);
   }

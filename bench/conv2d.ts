@@ -9,30 +9,17 @@
  * `rddm-f16` (adapters with 'shader-f16') is the rddm op on float16 input and weight with a float16 result (f32
  * sums), forward and forward + backward; its rows carry its speed-up over `rddm` and the ratio of their working
  * sets (operands + output + scratch, from the buffer pool).
+ * `numpy-blas` (where python3 has numpy) is the hardware reference: a float32 GEMM of the same FLOPs on the host
+ * CPU's BLAS, M = Cout, K = Cin·kh·kw, N = H·W·batch, without the im2col that would build its right operand (so it
+ * is a bound, not a convolution); rddm rows carry `fractionOfNumpy`, their GFLOP/s as a fraction of numpy's.
  *
  * Options: --cases 64x64x64,320x32x32 (Cin=Cout x H x W, 3x3) --reps N
- *          --impls rddm,rddm-f16,portable,tfjs-webgpu,composite --no-backward
+ *          --impls rddm,rddm-f16,portable,tfjs-webgpu,composite,numpy-blas --no-backward
  */
-import { concat, conv2d, matmul, randn, setConv2dPath, tidy, type GpuDevice, type Tensor } from '../src/index.js';
-import { formatTable, gflops, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
-
-type Tf = typeof import('@tensorflow/tfjs-core');
-
-/** tfjs-backend-webgpu on the GPU object our runtime already uses, so both run on the same adapter. */
-async function loadTfjs(dev: GpuDevice, log: (s: string) => void): Promise<Tf | null> {
-  try {
-    const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
-    Object.defineProperty(globalThis, 'navigator', { value: { ...nav, gpu: dev.gpu, userAgent: 'node' }, configurable: true, writable: true });
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') returned false");
-    await tf.ready();
-    return tf;
-  } catch (e) {
-    log(`tfjs-webgpu unavailable, skipped: ${(e as Error).message}`);
-    return null;
-  }
-}
+import { concat, conv2d, matmul, randn, setConv2dPath, tidy, type Tensor } from '../src/index.js';
+import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+import { numpyCase, numpyNote } from './numpy-blas.js';
+import { peerOf, ratio } from './summary.js';
 
 /** im2col as engine ops (stride 1, 'same' padding, odd k): [N, Cin·k·k, H·W], then W [Cout, Cin·k·k] · cols. */
 function compositeConv(x: Tensor, w: Tensor, k: number): Tensor {
@@ -68,14 +55,14 @@ function parseCase(s: string): { C: number; H: number; W: number } {
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
   const { dev, options, log } = ctx;
   const specs = String(options.cases ?? '64x64x64,320x32x32').split(',').map(parseCase);
-  const impls = String(options.impls ?? 'rddm,rddm-f16,portable,tfjs-webgpu,composite').split(',');
+  const impls = String(options.impls ?? 'rddm,rddm-f16,portable,tfjs-webgpu,composite,numpy-blas').split(',');
   if (impls.includes('rddm-f16') && !dev.hasF16) {
     log("rddm-f16 skipped: this adapter has no 'shader-f16'");
     impls.splice(impls.indexOf('rddm-f16'), 1);
   }
   const reps = options.reps ? Number(options.reps) : 5;
   const K = 3;
-  const tf = impls.includes('tfjs-webgpu') ? await loadTfjs(dev, log) : null;
+  const tfjs = impls.includes('tfjs-webgpu') ? await loadTfjsWebgpu(dev, log) : null;
   const cases: BenchCase[] = [];
   for (const { C, H, W } of specs) {
     const shape = [1, C, H, W];
@@ -123,25 +110,19 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     }
     if (impls.includes('portable')) ours('portable', 'portable');
     let tfCleanup = () => {};
-    if (tf) {
+    if (tfjs) {
+      const { tf, sync } = tfjs;
       // NHWC input and HWIO filter with the same values as ours.
       const xh = tf.tensor4d(await x.permute([0, 2, 3, 1]).contiguous().data(), [1, H, W, C]);
       const wh = tf.tensor4d(await w.permute([2, 3, 1, 0]).contiguous().data(), [K, K, C, C]);
-      const backend = tf.backend() as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void; device: GPUDevice };
-      let y: ReturnType<Tf['conv2d']> | null = null;
+      let y: ReturnType<Tfjs['conv2d']> | null = null;
       contenders.push({
         name: 'tfjs-webgpu',
         run: () => {
           y?.dispose();
           y = tf.conv2d(xh, wh, 1, 'same');
         },
-        // tfjs defers submits: flush its encoder the way its own readback does, then wait as for ours.
-        sync: async () => {
-          backend.ensureCommandEncoderReady();
-          backend.endComputePassEncoder();
-          backend.submitQueue();
-          await backend.device.queue.onSubmittedWorkDone();
-        },
+        sync,
       });
       outputs['tfjs-webgpu'] = async () => {
         const nhwc = (await y!.data()) as Float32Array;
@@ -197,6 +178,16 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
         ...vsF32,
       });
     });
+    if (impls.includes('numpy-blas')) {
+      const like = { op: 'conv2d', shape: [1, C, H, W, C, K] };
+      const gemm = { m: C, k: C * K * K, n: H * W };
+      const np = numpyCase(like, gemm, flops, { reps, warmup: 1, note: `GEMM ${gemm.m}x${gemm.k} · ${gemm.k}x${gemm.n}, same FLOPs, no im2col` }, log);
+      for (const impl of ['rddm', 'rddm-f16']) {
+        const r = peerOf(cases, like, impl);
+        if (r) r.fractionOfNumpy = ratio(r, np) ?? null;
+      }
+      cases.push(np);
+    }
     tfCleanup();
     for (const f of cleanup) f();
     if (impls.includes('rddm') && !options['no-backward']) {
@@ -262,12 +253,13 @@ function summary(cases: readonly BenchCase[]): string {
   for (const key of [...new Set(cases.filter((c) => c.op === 'conv2d').map((c) => c.shape.join('x')))]) {
     const get = (impl: string) => cases.find((c) => c.op === 'conv2d' && c.shape.join('x') === key && c.impl === impl);
     const r = get('rddm');
-    const ratio = (base: BenchCase | undefined, k: 'ms' | 'workerCpuMs') => (r && base && r[k] && base[k] ? (base[k] as number) / (r[k] as number) : undefined);
     const row: Record<string, unknown> = { case: key };
     for (const impl of ['tfjs-webgpu', 'portable', 'composite']) {
-      row[`x ${impl} (wall)`] = ratio(get(impl), 'ms');
-      row[`x ${impl} (cpu)`] = ratio(get(impl), 'workerCpuMs');
+      row[`x ${impl} (wall)`] = ratio(r, get(impl), 'ms');
+      row[`x ${impl} (cpu)`] = ratio(r, get(impl), 'workerCpuMs');
     }
+    row['of numpy (wall)'] = ratio(r, get('numpy-blas'), 'ms');
+    row['of numpy (cpu)'] = ratio(r, get('numpy-blas'), 'workerCpuMs');
     const h = get('rddm-f16');
     if (h) {
       row['f16 x f32 (wall)'] = h.speedupVsF32;
@@ -276,12 +268,13 @@ function summary(cases: readonly BenchCase[]): string {
     }
     rows.push(row);
   }
-  return `rddm speed-up (time of the baseline / time of rddm; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}`;
+  const note = numpyNote(cases);
+  return `rddm speed-up (time of the baseline / time of rddm; of numpy: rddm GFLOP/s as a fraction of numpy's GEMM of the same FLOPs; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}${note ? `\n${note}` : ''}`;
 }
 
 const family: BenchFamily = {
-  description: '3x3 fp32 conv2d vs the portable kernels, tfjs-backend-webgpu and im2col + matmul; the same op on float16 operands',
-  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32'],
+  description: '3x3 fp32 conv2d vs the portable kernels, tfjs-backend-webgpu, im2col + matmul and a numpy/BLAS GEMM of the same FLOPs; the same op on float16 operands',
+  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'fractionOfNumpy', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32', 'note'],
   run,
   summary,
 };

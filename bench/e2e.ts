@@ -16,6 +16,7 @@ import { setConv2dPath } from '../src/ops/conv2d-plan.js';
 import { setAttentionKernel } from '../src/ops/attention-views.js';
 import { summarize } from '../runtime/profiler.js';
 import { formatTable, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily } from './harness.js';
+import { peerOf, ratio } from './summary.js';
 
 const WORKLOADS: Record<string, { workload: string; size?: number; label: string }> = {
   'train-step': { workload: 'train-step', label: 'tiny-UNet train step (batch 2, 16² latents)' },
@@ -80,10 +81,12 @@ const family: BenchFamily = {
     formatTable(
       cases
         .filter((c) => c.impl === 'rddm')
-        .map((c) => {
-          const peer = cases.find((p) => p.op === c.op && p.impl === 'portable')!;
-          return { workload: c.op, 'x portable (wall)': (peer.ms / c.ms).toFixed(2), 'kernel share of wall': c.kernelShare };
-        }),
+        .map((c) => ({
+          workload: c.op,
+          'x portable (wall)': ratio(c, peerOf(cases, c, 'portable')),
+          'x portable (cpu)': ratio(c, peerOf(cases, c, 'portable'), 'workerCpuMs'),
+          'kernel share of wall': c.kernelShare,
+        })),
     ),
 };
 export default family;

@@ -1,12 +1,14 @@
 /**
  * Elementwise ops from the generated kernel family (shaders/map.wgsl) against tfjs-backend-webgpu on the same Dawn
- * adapter: a unary op (GELU), a broadcast binary op (bias add over NCHW) and a chain (x·sigmoid(x) + y).
+ * adapter: a unary op (GELU), a broadcast binary op (bias add over NCHW), a chain (x·sigmoid(x) + y) and two copies
+ * (transpose of the last two dims, NCHW -> NHWC).
  * `gbps` counts each input read and the output written once (4 bytes per element).
  *
  * Options: --size N (elements, default 2^20) --reps N
  */
 import { randn, tidy, type Tensor } from '../src/index.js';
 import { formatTable, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
+import { peerOf, ratio } from './summary.js';
 
 type Tf = NonNullable<Awaited<ReturnType<typeof loadTfjsWebgpu>>>['tf'];
 interface Op {
@@ -20,6 +22,9 @@ const OPS: Op[] = [
   { name: 'gelu', bytesPerElement: 8, ours: (x) => x.gelu(), tfjs: (tf, x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) },
   { name: 'bias-add', bytesPerElement: 8, ours: (x, _y, b) => x.add(b), tfjs: (tf, x, _y, b) => tf.add(x, b) },
   { name: 'silu-add', bytesPerElement: 12, ours: (x, y) => tidy(() => x.silu().add(y)), tfjs: (tf, x, y) => tf.add(tf.mul(x, tf.sigmoid(x)), y) },
+  // Copies (contiguous() of a view): a transpose of the last two dims, and NCHW -> NHWC.
+  { name: 'copy-transpose', bytesPerElement: 8, ours: (x) => tidy(() => x.transpose(2, 3).contiguous()), tfjs: (tf, x) => tf.transpose(x, [0, 1, 3, 2]) },
+  { name: 'copy-nhwc', bytesPerElement: 8, ours: (x) => tidy(() => x.permute([0, 2, 3, 1]).contiguous()), tfjs: (tf, x) => tf.transpose(x, [0, 2, 3, 1]) },
 ];
 
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
@@ -53,16 +58,14 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
 }
 
 const family: BenchFamily = {
-  description: 'generated elementwise kernels (GELU, broadcast add, SiLU+add) vs tfjs-backend-webgpu',
+  description: 'generated elementwise kernels (GELU, broadcast add, SiLU+add, transpose copies) vs tfjs-backend-webgpu',
   columns: ['op', 'impl', 'ms', 'gbps', 'workerCpuMs'],
   run,
   summary: (cases) =>
     formatTable(
-      [...new Set(cases.map((c) => c.op))].map((op) => {
-        const r = cases.find((c) => c.op === op && c.impl === 'rddm')!;
-        const t = cases.find((c) => c.op === op && c.impl === 'tfjs-webgpu');
-        return { op, 'rddm/tfjs speed-up': t ? (t.ms / r.ms).toFixed(2) + 'x' : 'n/a' };
-      }),
+      cases
+        .filter((c) => c.impl === 'rddm')
+        .map((r) => ({ op: r.op, 'x tfjs-webgpu (wall)': ratio(r, peerOf(cases, r, 'tfjs-webgpu')), 'x tfjs-webgpu (cpu)': ratio(r, peerOf(cases, r, 'tfjs-webgpu'), 'workerCpuMs') })),
     ),
 };
 export default family;

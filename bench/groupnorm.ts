@@ -14,6 +14,7 @@
  */
 import { groupNorm, randn, tidy, type Tensor } from '../src/index.js';
 import { formatTable, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
+import { ratio } from './summary.js';
 
 const EPS = 1e-5;
 
@@ -167,9 +168,8 @@ function summary(cases: readonly BenchCase[]): string {
       const r = get('rddm');
       const row: Record<string, unknown> = { op, case: key };
       for (const impl of ['tfjs-webgpu', 'composite']) {
-        const base = get(impl);
-        row[`x ${impl} (wall)`] = r && base ? base.ms / r.ms : undefined;
-        row[`x ${impl} (cpu)`] = r && base && r.workerCpuMs && base.workerCpuMs ? (base.workerCpuMs as number) / (r.workerCpuMs as number) : undefined;
+        row[`x ${impl} (wall)`] = ratio(r, get(impl), 'ms');
+        row[`x ${impl} (cpu)`] = ratio(r, get(impl), 'workerCpuMs');
       }
       rows.push(row);
     }

@@ -1,10 +1,12 @@
 /**
  * `npm run bench -- [family ...] [--json FILE] [--list] [--option value ...]`: runs benchmark families (all when
- * none is named), prints a table per family, and writes one JSON report `{ adapter, cases }` with `--json`.
+ * none is named), prints a table per family and, at the end, one summary of rddm's ratios against every peer
+ * measured (bench/summary.ts); `--json` writes the report `{ adapter, cases, summary }`.
  * Options after the names go to every family (e.g. `--sizes 256,512` for matmul).
  */
 import { init } from '../src/index.js';
 import { describeEnvironment, formatTable, writeReport, type BenchCase, type BenchFamily } from './harness.js';
+import { formatSummary, summaryRows, type SummaryRow } from './summary.js';
 
 /** Add a family here: its name on the command line, and the module that default-exports its BenchFamily. */
 const FAMILIES: Record<string, () => Promise<{ default: BenchFamily }>> = {
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
   console.log(`adapter: ${dev.adapter.description || dev.adapter.device} (${dev.adapter.vendor}, ${dev.adapter.architecture}); load average ${adapter.loadAverage}`);
   const log = (line: string) => console.error(line);
   const cases: BenchCase[] = [];
+  const summary: SummaryRow[] = [];
   for (const name of selected) {
     const family = (await FAMILIES[name]()).default;
     console.log(`\n## ${name}: ${family.description}\n`);
@@ -54,9 +57,11 @@ async function main(): Promise<void> {
     console.log(formatTable(got, family.columns ?? ['op', 'shape', 'impl', 'ms', 'gflops']));
     if (family.summary) console.log(`\n${family.summary(got)}`);
     cases.push(...got);
+    summary.push(...summaryRows(name, got));
   }
+  console.log(`\n## summary\n\n${formatSummary(summary)}`);
   if (typeof options.json === 'string') {
-    writeReport(options.json, { adapter, cases });
+    writeReport(options.json, { adapter, cases, summary });
     console.log(`\nwrote ${options.json}`);
   }
 }

@@ -7,13 +7,18 @@
  * `rddm-f16` (adapters with 'shader-f16') is the same op on float16 operands with a float16 result (f32 sums);
  * its rows carry its speed-up over `rddm` and the ratio of their working sets (operands + output + scratch,
  * measured from the buffer pool).
+ * `numpy-blas` (where python3 has numpy) is the same float32 product on the host CPU's BLAS, timed right after the
+ * GPU contenders (bench/numpy-blas.ts): the hardware reference; rddm rows carry `fractionOfNumpy`, their GFLOP/s
+ * as a fraction of numpy's.
  *
- * Options: --sizes 256,512 --reps N --impls rddm,rddm-f16,naive,tfjs-webgpu
+ * Options: --sizes 256,512 --reps N --impls rddm,rddm-f16,naive,tfjs-webgpu,numpy-blas
  */
 import naiveSource from '../shaders/matmul-naive.wgsl';
 import { autotuneMatmul, matmul, tensor, type Tensor } from '../src/index.js';
 import { nodeAutotuneStorage } from '../src/node/autotune-store.js';
 import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+import { numpyCase, numpyNote } from './numpy-blas.js';
+import { peerOf, ratio } from './summary.js';
 
 /** Runs/warm-ups per size: lavapipe needs seconds for one 2048³ product (and a minute for the naive kernel). */
 function repsFor(n: number, impl: string, override?: number): { reps: number; warmup: number } {
@@ -35,7 +40,7 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
   const { dev, options, log } = ctx;
   const sizes = String(options.sizes ?? '256,512,1024,2048').split(',').map(Number);
-  const impls = String(options.impls ?? 'rddm,rddm-f16,naive,tfjs-webgpu').split(',');
+  const impls = String(options.impls ?? 'rddm,rddm-f16,naive,tfjs-webgpu,numpy-blas').split(',');
   if (impls.includes('rddm-f16') && !dev.hasF16) {
     log("rddm-f16 skipped: this adapter has no 'shader-f16'");
     impls.splice(impls.indexOf('rddm-f16'), 1);
@@ -142,6 +147,15 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
         ...vsF32,
       });
     });
+    if (impls.includes('numpy-blas')) {
+      const like = { op: 'matmul', shape: [n, n, n] };
+      const np = numpyCase(like, { m: n, k: n, n }, 2 * n ** 3, { ...repsFor(n, 'numpy-blas', repsOverride) }, log);
+      for (const impl of ['rddm', 'rddm-f16']) {
+        const r = peerOf(cases, like, impl);
+        if (r) r.fractionOfNumpy = ratio(r, np) ?? null;
+      }
+      cases.push(np);
+    }
     for (const f of cleanup) f();
   }
   return cases;
@@ -152,26 +166,29 @@ function summary(cases: readonly BenchCase[]): string {
   const rows: Record<string, unknown>[] = [];
   for (const n of [...new Set(cases.map((c) => c.shape[0]))]) {
     const get = (impl: string) => cases.find((c) => c.shape[0] === n && c.impl === impl);
-    const [r, t, nv, h] = [get('rddm'), get('tfjs-webgpu'), get('naive'), get('rddm-f16')];
-    const ratio = (base: BenchCase | undefined, key: 'ms' | 'workerCpuMs') => (r && base && r[key] && base[key] ? (base[key] as number) / (r[key] as number) : undefined);
+    const [r, t, nv, h, np] = [get('rddm'), get('tfjs-webgpu'), get('naive'), get('rddm-f16'), get('numpy-blas')];
     rows.push({
       size: n,
-      'x tfjs (wall)': ratio(t, 'ms'),
-      'x tfjs (cpu)': ratio(t, 'workerCpuMs'),
-      'x naive (wall)': ratio(nv, 'ms'),
+      'x tfjs (wall)': ratio(r, t, 'ms'),
+      'x tfjs (cpu)': ratio(r, t, 'workerCpuMs'),
+      'x naive (wall)': ratio(r, nv, 'ms'),
+      'of numpy (wall)': ratio(r, np, 'ms'),
+      'of numpy (cpu)': ratio(r, np, 'workerCpuMs'),
       'rddm GFLOP/cpu-s': r?.gflopsPerCpuS ?? undefined,
       'tfjs GFLOP/cpu-s': t?.gflopsPerCpuS ?? undefined,
+      'numpy GFLOP/cpu-s': np?.gflopsPerCpuS ?? undefined,
       'f16 x f32 (wall)': h?.speedupVsF32 as number | undefined,
       'f16 x f32 (cpu)': (h?.cpuSpeedupVsF32 as number | null) ?? undefined,
       'f16/f32 memory': h?.memoryRatioVsF32 as number | undefined,
     });
   }
-  return `rddm speed-up (time of the baseline / time of rddm; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}`;
+  const note = numpyNote(cases);
+  return `rddm speed-up (time of the baseline / time of rddm; of numpy: rddm GFLOP/s as a fraction of numpy's; f16: time of rddm f32 / time of rddm f16):\n${formatTable(rows)}${note ? `\n${note}` : ''}`;
 }
 
 const family: BenchFamily = {
-  description: 'square fp32 matmul vs a naive kernel and tfjs-backend-webgpu; the same op on float16 operands',
-  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32'],
+  description: 'square fp32 matmul vs a naive kernel, tfjs-backend-webgpu and numpy/BLAS on the host CPU; the same op on float16 operands',
+  columns: ['op', 'shape', 'impl', 'ms', 'gflops', 'minMs', 'reps', 'workerCpuMs', 'gflopsPerCpuS', 'fractionOfNumpy', 'workingSetMiB', 'speedupVsF32', 'memoryRatioVsF32', 'note'],
   run,
   summary,
 };
