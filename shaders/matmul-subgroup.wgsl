@@ -7,8 +7,8 @@
 // The workgroup computes ROWS = 8·NR rows by 32 columns; a lane owns columns col0 + lane + 8j (j < 4),
 // interleaved so that on real GPUs neighbouring lanes touch neighbouring addresses.
 //
-// Operands come packed by src/ops/matmul-kernels.ts: vec4 rows along K, zero-padded to K4 vec4s (strides and
-// offsets in vec4 units). NR (1..4) sizes a function-scope array, so it is spliced into the source rather than
+// Operands come packed by src/ops/matmul-kernels.ts: rows along K of KG loads each (vec4s, zero-padded to
+// K4 = ceil(K / 4); half-packed, groups of 8 halves, K8 = ceil(K / 8)), strides and offsets in load units. NR (1..4) sizes a function-scope array, so it is spliced into the source rather than
 // an override constant.
 //
 // Every index into `acc` must be a compile-time constant after inlining, or the compiler keeps the whole
@@ -18,11 +18,17 @@
 //
 // AT, BT, CT are the storage types (src/ops/wgsl-types.ts makes any of them f16): operands are widened to f32 as
 // they are loaded and every product accumulates in f32.
+//
+// Half-packed variant (both operands f16; src/ops/matmul-kernels.ts swaps the AW/BW aliases and the widen bodies
+// and sets KSUB = 2): a load is a vec4<u32> holding 8 halves along K instead of a vec4 of 4 values. On lavapipe a
+// lane's load from its own row is a gather of 32-bit words, and x86 has no 16-bit gather, so vec4<f16> loads saved
+// little over f32; reading words and unpacking them moves 8 values of K per 4-word gather, half the gathers per
+// FMA of the f32 kernel.
 
 enable subgroups;
 
 struct Params {
-  M: u32, N: u32, K4: u32, _pad0: u32,
+  M: u32, N: u32, KG: u32, _pad0: u32, // KG: loads along K per row (K4, or K8 when half-packed)
   a_off: u32, a_bs: u32, a_rs: u32, _pad1: u32,
   b_off: u32, b_bs: u32, b_rs: u32, _pad2: u32,
 }
@@ -31,8 +37,20 @@ alias AT = f32;
 alias BT = f32;
 alias CT = f32;
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<AT>>;
-@group(0) @binding(1) var<storage, read> bt: array<vec4<BT>>;
+// One load of A or Bᵀ covers KSUB vec4s along K; widen_a/widen_b give the s-th of them as f32.
+alias AW = vec4<AT>;
+alias BW = vec4<BT>;
+const KSUB: u32 = /*KSUB*/1u;
+fn widen_a(v: AW, s: u32) -> vec4<f32> { return vec4<f32>(v); }
+fn widen_b(v: BW, s: u32) -> vec4<f32> { return vec4<f32>(v); }
+// Halves 4s..4s+3 of the 8 packed in a vec4<u32> (little-endian: a word's lower half is the lower k).
+fn unpack_halves(v: vec4<u32>, s: u32) -> vec4<f32> {
+  let w = select(v.xy, v.zw, s == 1u);
+  return vec4(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
+@group(0) @binding(0) var<storage, read> a: array<AW>;
+@group(0) @binding(1) var<storage, read> bt: array<BW>;
 @group(0) @binding(2) var<storage, read_write> c: array<CT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -92,12 +110,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   for (var j = 0u; j < 4u; j++) { b_idx[j] = b_base + min(col0 + j * 8u + lane, p.N - 1u) * p.b_rs; }
 
   var acc: Acc;
-  for (var k = 0u; k < p.K4; k++) {
-    let bk = transpose(mat4x4(vec4<f32>(bt[b_idx[0] + k]), vec4<f32>(bt[b_idx[1] + k]), vec4<f32>(bt[b_idx[2] + k]), vec4<f32>(bt[b_idx[3] + k])));
-    fma_group(&acc, 0u, vec4<f32>(a[a_idx[0] + k]), bk);
-    if (NR > 1u) { fma_group(&acc, 8u, vec4<f32>(a[a_idx[1] + k]), bk); }
-    if (NR > 2u) { fma_group(&acc, 16u, vec4<f32>(a[a_idx[2] + k]), bk); }
-    if (NR > 3u) { fma_group(&acc, 24u, vec4<f32>(a[a_idx[3] + k]), bk); }
+  for (var k = 0u; k < p.KG; k++) {
+    let b0 = bt[b_idx[0] + k];
+    let b1 = bt[b_idx[1] + k];
+    let b2 = bt[b_idx[2] + k];
+    let b3 = bt[b_idx[3] + k];
+    var av: array<AW, 4>;
+    for (var i = 0u; i < NR; i++) { av[i] = a[a_idx[i] + k]; }
+    for (var s = 0u; s < KSUB; s++) {
+      let bk = transpose(mat4x4(widen_b(b0, s), widen_b(b1, s), widen_b(b2, s), widen_b(b3, s)));
+      fma_group(&acc, 0u, widen_a(av[0], s), bk);
+      if (NR > 1u) { fma_group(&acc, 8u, widen_a(av[1], s), bk); }
+      if (NR > 2u) { fma_group(&acc, 16u, widen_a(av[2], s), bk); }
+      if (NR > 3u) { fma_group(&acc, 24u, widen_a(av[3], s), bk); }
+    }
   }
 
   let col = col0 + lane;

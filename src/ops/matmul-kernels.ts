@@ -189,17 +189,23 @@ export function runMatmul(
   const [tileM, tileN] = cfg.kernel === 'subgroup' ? [8 * cfg.NR, 32] : [4 * cfg.TS, 4 * cfg.TS];
   const grid = [Math.ceil(N / tileN), Math.ceil(M / tileM), batch];
   checkGrid(dev, dims, grid);
-  const a = packRowsK(dev, rec, A, M, K, batch);
-  const b = packRowsK(dev, rec, Bt, N, K, batch);
+  // Two f16 operands on the subgroup kernel: loads of 8 halves (see halfPacked).
+  const packedHalf = cfg.kernel === 'subgroup' && ta === 'float16' && tb === 'float16';
+  const group = packedHalf ? 8 : 4;
+  const a = packRowsK(dev, rec, A, M, K, batch, group);
+  const b = packRowsK(dev, rec, Bt, N, K, batch, group);
   const pipeline =
     cfg.kernel === 'subgroup'
-      ? dev.pipeline('matmul-subgroup', withTypes(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR }), types))
+      ? dev.pipeline(
+          'matmul-subgroup',
+          packedHalf ? halfPacked(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 2 }), outDtype) : withTypes(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 1 }), types),
+        )
       : dev.pipeline('matmul-tiled', withTypes(tiledSource, types), { TS: cfg.TS });
   rec.dispatch({
     name: `matmul-${cfg.kernel}`,
     pipeline,
     buffers: [a.buffer, b.buffer, out],
-    uniform: new Uint32Array([M, N, Math.ceil(K / 4), 0, a.off, a.bs, a.rs, 0, b.off, b.bs, b.rs, 0]),
+    uniform: new Uint32Array([M, N, Math.ceil(K / group), 0, a.off, a.bs, a.rs, 0, b.off, b.bs, b.rs, 0]),
     workgroups: grid as [number, number, number],
     flops,
     bytes,
@@ -220,12 +226,43 @@ interface PackedOperand {
   temp: GPUBuffer | null;
 }
 
-/** `x` as vec4 rows along K: in place when it already is (K-contiguous, 16-byte aligned rows), else a packed copy. */
-export function packRowsK(dev: GpuDevice, rec: KernelRecorder, x: MatOperand, rows: number, K: number, batch: number): PackedOperand {
-  if (x.cs === 1 && K % 4 === 0 && x.off % 4 === 0 && x.rs % 4 === 0 && x.bs % 4 === 0) {
-    return { buffer: x.buffer, off: x.off / 4, bs: x.bs / 4, rs: x.rs / 4, temp: null };
+const halfPackedSources = new Map<string, string>();
+
+/**
+ * The subgroup kernel with both operands read as vec4<u32> words of packed halves (8 values of K per load), and
+ * the output of type `outDtype`. Needs no `enable f16` unless the output is f16.
+ */
+function halfPacked(template: string, outDtype: DType): string {
+  const key = `${template}\u0000${outDtype}`;
+  let s = halfPackedSources.get(key);
+  if (!s) {
+    s = template;
+    for (const [from, to] of [
+      ['alias AW = vec4<AT>;', 'alias AW = vec4<u32>;'],
+      ['alias BW = vec4<BT>;', 'alias BW = vec4<u32>;'],
+      ['fn widen_a(v: AW, s: u32) -> vec4<f32> { return vec4<f32>(v); }', 'fn widen_a(v: AW, s: u32) -> vec4<f32> { return unpack_halves(v, s); }'],
+      ['fn widen_b(v: BW, s: u32) -> vec4<f32> { return vec4<f32>(v); }', 'fn widen_b(v: BW, s: u32) -> vec4<f32> { return unpack_halves(v, s); }'],
+    ]) {
+      if (!s.includes(from)) throw new Error(`internal: matmul-subgroup.wgsl declares no '${from}'`);
+      s = s.replace(from, to);
+    }
+    s = withTypes(s, { CT: outDtype });
+    halfPackedSources.set(key, s);
   }
-  const K4 = Math.ceil(K / 4);
+  return s;
+}
+
+/**
+ * `x` as rows along K of groups of `group` (4, or 8 for half-packed loads) elements: in place when it already is
+ * (K-contiguous, rows aligned to a group), else a packed, zero-padded copy. Offsets and strides are in groups.
+ */
+export function packRowsK(dev: GpuDevice, rec: KernelRecorder, x: MatOperand, rows: number, K: number, batch: number, group: 4 | 8 = 4): PackedOperand {
+  const g = group;
+  if (x.cs === 1 && K % g === 0 && x.off % g === 0 && x.rs % g === 0 && x.bs % g === 0) {
+    return { buffer: x.buffer, off: x.off / g, bs: x.bs / g, rs: x.rs / g, temp: null };
+  }
+  // The pack kernel writes vec4s; a group of 8 is two of them.
+  const K4 = Math.ceil(K / g) * (g / 4);
   const nb = x.bs === 0 ? 1 : batch;
   const total = nb * rows * K4;
   const dtype = x.dtype ?? 'float32';
@@ -239,5 +276,6 @@ export function packRowsK(dev: GpuDevice, rec: KernelRecorder, x: MatOperand, ro
     workgroups: workgroups1d(dev, total, 64),
     bytes: bpe * nb * rows * (K + 4 * K4),
   });
-  return { buffer: buf, off: 0, bs: x.bs === 0 ? 0 : rows * K4, rs: K4, temp: buf };
+  const rowGroups = K4 / (g / 4);
+  return { buffer: buf, off: 0, bs: x.bs === 0 ? 0 : rows * rowGroups, rs: rowGroups, temp: buf };
 }
