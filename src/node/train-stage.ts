@@ -37,7 +37,7 @@ async function measureLatentScale(sys: RddmSystem, opts: StageOptions): Promise<
   for (let s = 0; s < 4; s++) {
     const z = noGrad(() => {
       const b = batchAt(opts, 10_000 + s);
-      const m = sys.vae.encodeMoments(sys.toModelDomain(b.hqLinear));
+      const m = sys.vae.encodeMoments(sys.toModelDomain(b.hqLinear, sys.exposureGain(b.hqLinear)));
       const mean = m.slice(1, 0, sys.vae.config.latentChannels).contiguous();
       for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb, m]) t.dispose();
       return mean;

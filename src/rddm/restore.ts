@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { getDevice } from '../../runtime/index.js';
 import type { RawImage } from '../raw/raw-image.js';
 import { cropPattern, type BayerPattern } from '../raw/bayer-pattern.js';
-import type { RddmSystem } from './system.js';
+import { exposureGainOf, type RddmSystem } from './system.js';
 import { addNoise, ddimSample, ddpmSample } from './samplers.js';
 import { checkRestoreFits, DEFAULT_MEMORY_BUDGET } from './restore-budget.js';
 
@@ -22,7 +22,9 @@ export interface RestoreOptions {
   /**
    * Digital gain applied to the mosaic before the model and removed after it, so that dark real captures land in
    * the brightness range the model was trained on (synthetic pairs from sRGB photos average ~0.2 linear).
-   * 'auto' (default) scales the mean to `autoTarget`, with the gain clamped to [1, 16]; a number fixes it.
+   * 'auto' (default): for weights with exposure normalisation (RddmConfig.exposureTarget) the system's own gain,
+   * computed from the whole image; for older weights, the mean scaled to `autoTarget` with the gain clamped to
+   * [1, 16]. A number fixes it.
    */
   gain?: 'auto' | number;
   autoTarget?: number;
@@ -105,15 +107,19 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   checkRestoreFits(sys.vae.config, sys.unet.config, H, W, th, tw, align, limits);
   const ys = tileStarts(H, th, overlap, align), xs = tileStarts(W, tw, overlap, align);
   const full = normalizeMosaic(raw);
+  let sum = 0;
+  for (const v of full) sum += v;
+  const mean = sum / full.length;
+  const exposureTarget = sys.config.exposureTarget ?? 0;
   let gain = typeof opts.gain === 'number' ? opts.gain : 1;
   if (opts.gain === undefined || opts.gain === 'auto') {
-    let sum = 0;
-    for (const v of full) sum += v;
-    const mean = sum / full.length;
-    gain = mean > 0 ? Math.min(16, Math.max(1, (opts.autoTarget ?? 0.2) / mean)) : 1;
+    // Weights with exposure normalisation get it for the whole image at once, so every tile sees the same gain.
+    gain = exposureTarget ? exposureGainOf(mean, exposureTarget) : mean > 0 ? Math.min(16, Math.max(1, (opts.autoTarget ?? 0.2) / mean)) : 1;
   }
   if (!(gain > 0)) throw new Error(`restore: gain must be positive, got ${gain}`);
-  if (gain !== 1) for (let i = 0; i < full.length; i++) full[i] *= gain;
+  // With exposure normalisation the system applies the gain (and removes it after decoding); otherwise it is done here.
+  const systemGain = exposureTarget ? tensor([gain], [1, 1, 1, 1]) : null;
+  if (!systemGain && gain !== 1) for (let i = 0; i < full.length; i++) full[i] *= gain;
   const acc = new Float32Array(3 * H * W);
   const wsum = new Float32Array(H * W);
   const steps = opts.steps ?? 1;
@@ -138,7 +144,7 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       };
       const m = tensor(sub, [1, 1, th, tw]);
       sys.setPattern(pattern);
-      const zL = await stage('encode', () => sys.rawLatent(m, pattern));
+      const zL = await stage('encode', () => sys.rawLatent(m, pattern, systemGain));
       m.dispose();
       const z0 = await stage('unet', () => {
         if (steps <= 1) return sys.oneStepLatent(zL);
@@ -149,7 +155,7 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
       });
       zL.dispose();
-      const out = await stage('decode', () => sys.decodeLatent(z0));
+      const out = await stage('decode', () => sys.decodeLatent(z0, systemGain));
       z0.dispose();
       const px = await out.data();
       out.dispose();
@@ -166,6 +172,8 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       opts.onProgress?.(++done, total);
     }
   }
-  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i] * gain;
+  systemGain?.dispose();
+  const undo = systemGain ? 1 : gain;
+  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i] * undo;
   return { linear: acc, width: W, height: H, pattern: raw.cfaPattern, gain };
 }

@@ -8,6 +8,7 @@ import { NullTextContext } from '../models/text-context.js';
 import { getModelConfig, type UNetConfig, type VaeConfig } from '../models/configs.js';
 import { applyCmbLora, setBayerPattern } from '../models/cmb-lora.js';
 import { sparseRGB } from '../raw/bayer.js';
+import { tensor } from '../ops/creation.js';
 import type { BayerPattern } from '../raw/bayer-pattern.js';
 import { NoiseSchedule } from './schedule.js';
 
@@ -29,9 +30,36 @@ export interface RddmConfig {
    * commutes with the Bayer mosaic, so E_lin and E_raw see the same domain.
    */
   compandEps?: number;
+  /**
+   * Per-image exposure normalisation: the RVAE sees g·x with g = exposureTarget / level(x) (level: the CFA-weighted
+   * mean (R + 2G + B) / 4 of a linear image, the plain mean of a mosaic, so an image and its mosaic get the same
+   * g), and its output is divided by g. 0 or absent: none (weights made before it existed).
+   * Why: the decoder ends in GroupNorm → SiLU → conv, which normalises each group's level away, so the absolute
+   * brightness of a crop (means of 0.01–0.05 vary 5× between crops) has to be smuggled through in relative form;
+   * without this the RVAE's reconstructions were mostly wrong in level (an oracle gain alone added ~4 dB).
+   */
+  exposureTarget?: number;
 }
 
-export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3 };
+export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3, exposureTarget: 0.2 };
+
+/** The gain range of the exposure normalisation: black frames are not amplified without bound. */
+const MAX_EXPOSURE_GAIN = 256;
+const MIN_EXPOSURE_GAIN = 1 / 16;
+
+/** The exposure level of an image: (R + 2G + B) / 4 averaged for [N,3,H,W], the mean for a mosaic [N,1,H,W]. */
+export function exposureLevel(x: Tensor): Tensor {
+  return tidy(() => {
+    if (x.ndim !== 4 || (x.shape[1] !== 3 && x.shape[1] !== 1)) throw new Error(`exposureLevel: expected [N,3,H,W] or [N,1,H,W], got [${x.shape.join(',')}]`);
+    if (x.shape[1] === 1) return x.mean([1, 2, 3], true);
+    return x.mul(tensor([0.25, 0.5, 0.25], [1, 3, 1, 1])).sum([1, 2, 3], true).mul(1 / (x.shape[2] * x.shape[3]));
+  });
+}
+
+/** g = target / level, clamped to [1/16, 256]; the same on the host for a whole image (restore). */
+export function exposureGainOf(level: number, target: number): number {
+  return Math.min(MAX_EXPOSURE_GAIN, Math.max(MIN_EXPOSURE_GAIN, target / Math.max(level, 1e-12)));
+}
 
 /**
  * E_raw: the RVAE encoder adapted to RAW in stage 2. It reads the mosaic as sparse RGB at full resolution (so
@@ -95,36 +123,56 @@ export class RddmSystem extends Module {
     if (this.loraApplied) setBayerPattern(this.unet, pattern);
   }
 
-  /** Camera-linear values → the RVAE's domain (see RddmConfig.compandEps); the identity when it is off. */
-  toModelDomain(x: Tensor): Tensor {
-    const e = this.config.compandEps ?? 0;
-    if (!e) return x;
-    return tidy(() => x.div(x.abs().add(e).sqrt().add(Math.sqrt(e))));
+  /**
+   * The per-image exposure gain [N,1,1,1] of a linear image or a mosaic (see RddmConfig.exposureTarget), a constant
+   * for autograd; null when the weights have no exposure normalisation.
+   */
+  exposureGain(x: Tensor): Tensor | null {
+    const target = this.config.exposureTarget ?? 0;
+    if (!target) return null;
+    return tidy(() => exposureLevel(x.detach()).clamp(target / MAX_EXPOSURE_GAIN, target / MIN_EXPOSURE_GAIN).reciprocal().mul(target));
   }
 
-  /** The RVAE's domain → camera-linear values (inverse of toModelDomain). */
-  fromModelDomain(u: Tensor): Tensor {
+  /** Camera-linear values → the RVAE's domain: × gain (exposure), then companding (see RddmConfig). */
+  toModelDomain(x: Tensor, gain: Tensor | null = null): Tensor {
     const e = this.config.compandEps ?? 0;
-    if (!e) return u;
-    return tidy(() => u.mul(u.abs().add(2 * Math.sqrt(e))));
-  }
-
-  /** s · E_lin(x): diffusion latent of a linear image (posterior mean). */
-  linearLatent(x: Tensor): Tensor {
+    if (!e && !gain) return x;
     return tidy(() => {
-      const m = this.vae.encodeMoments(this.toModelDomain(x));
+      const y = gain ? x.mul(gain) : x;
+      return e ? y.div(y.abs().add(e).sqrt().add(Math.sqrt(e))) : y;
+    });
+  }
+
+  /** The RVAE's domain → camera-linear values (inverse of toModelDomain with the same gain). */
+  fromModelDomain(u: Tensor, gain: Tensor | null = null): Tensor {
+    const e = this.config.compandEps ?? 0;
+    if (!e && !gain) return u;
+    return tidy(() => {
+      const y = e ? u.mul(u.abs().add(2 * Math.sqrt(e))) : u;
+      return gain ? y.div(gain) : y;
+    });
+  }
+
+  /** s · E_lin(x): diffusion latent of a linear image (posterior mean), at its own exposure gain unless given one. */
+  linearLatent(x: Tensor, gain: Tensor | null = this.exposureGain(x)): Tensor {
+    return tidy(() => {
+      const m = this.vae.encodeMoments(this.toModelDomain(x, gain));
       return m.slice(1, 0, this.vae.config.latentChannels).mul(this.config.latentScale);
     });
   }
 
-  /** s · E_raw(mosaic). */
-  rawLatent(mosaic: Tensor, pattern: BayerPattern): Tensor {
-    return tidy(() => this.raw_encoder.forward(this.toModelDomain(mosaic), pattern).mul(this.config.latentScale));
+  /** s · E_raw(mosaic), at the mosaic's own exposure gain unless given one. */
+  rawLatent(mosaic: Tensor, pattern: BayerPattern, gain: Tensor | null = this.exposureGain(mosaic)): Tensor {
+    return tidy(() => this.raw_encoder.forward(this.toModelDomain(mosaic, gain), pattern).mul(this.config.latentScale));
   }
 
-  /** D_lin(z / s): linear image of a diffusion latent. */
-  decodeLatent(z: Tensor): Tensor {
-    return tidy(() => this.fromModelDomain(this.vae.decode(z.mul(1 / this.config.latentScale))));
+  /**
+   * D_lin(z / s): linear image of a diffusion latent. `gain` is the exposure gain its input was encoded with
+   * (null: none); with exposure normalisation on it must be given, since the latent does not carry the level.
+   */
+  decodeLatent(z: Tensor, gain: Tensor | null | undefined): Tensor {
+    if (gain === undefined && this.config.exposureTarget) throw new Error('internal: decodeLatent needs the exposure gain the latent was encoded with');
+    return tidy(() => this.fromModelDomain(this.vae.decode(z.mul(1 / this.config.latentScale)), gain ?? null));
   }
 
   /** ε̂ = UNet(z, t, null context) with the pattern's LoRA active. */
@@ -139,9 +187,10 @@ export class RddmSystem extends Module {
   restoreOneStep(mosaic: Tensor, pattern: BayerPattern): { zL: Tensor; zH: Tensor; image: Tensor } {
     this.setPattern(pattern);
     return tidy(() => {
-      const zL = this.rawLatent(mosaic, pattern);
+      const gain = this.exposureGain(mosaic);
+      const zL = this.rawLatent(mosaic, pattern, gain);
       const zH = this.oneStepLatent(zL);
-      return { zL, zH, image: this.decodeLatent(zH) };
+      return { zL, zH, image: this.decodeLatent(zH, gain) };
     });
   }
 

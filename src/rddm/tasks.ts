@@ -72,9 +72,10 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
       params = setTrainable(sys, (n) => n.startsWith('vae.'));
       loss = (step) => {
         const b = batchAt(opts, step);
-        const post = sys.vae.encode(sys.toModelDomain(b.hqLinear));
+        const gain = sys.exposureGain(b.hqLinear);
+        const post = sys.vae.encode(sys.toModelDomain(b.hqLinear, gain));
         const z = post.sample();
-        const rec = sys.fromModelDomain(sys.vae.decode(z));
+        const rec = sys.fromModelDomain(sys.vae.decode(z), gain);
         const l1 = rec.sub(b.hqLinear).abs().mean();
         const kl = post.kl().mean().mul((opts.lambdaKl ?? 1e-6) / (b.hqLinear.size / b.hqLinear.shape[0]));
         const srgbRec = ptp(rec, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
@@ -92,9 +93,10 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
         const pattern = b.patterns[0];
         const clean = mosaic(b.hqLinear, pattern);
         const target = sys.linearLatent(b.hqLinear).detach();
-        const zRaw = sys.rawLatent(clean, pattern);
+        const gain = sys.exposureGain(clean);
+        const zRaw = sys.rawLatent(clean, pattern, gain);
         const lLat = zRaw.sub(target).square().mean();
-        const rec = sys.decodeLatent(zRaw);
+        const rec = sys.decodeLatent(zRaw, gain);
         const lRec = rec.sub(b.hqLinear).abs().mean();
         disposeBatch(b);
         return { loss: lLat.add(lRec), metrics: { latent: lLat, recon_l1: lRec } };

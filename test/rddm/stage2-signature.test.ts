@@ -64,17 +64,21 @@ describe('RVAE stage 2: no colour shift or mosaic artefacts (shipped weights)', 
   });
 
   it('D_lin(E_raw(mosaic)) keeps colours and shows no 2x2 pattern, for every Bayer pattern; the naive path does not', async () => {
-    const linPath = noGrad(() => sys.decodeLatent(sys.linearLatent(hq)));
+    const linPath = noGrad(() => {
+      const gain = sys.exposureGain(hq);
+      return sys.decodeLatent(sys.linearLatent(hq, gain), gain);
+    });
     const ref = await linPath.data();
     linPath.dispose();
     const rows: string[] = [];
     for (const pattern of BAYER_PATTERNS) {
       const { raw, naive } = noGrad(() => {
         const m = mosaic(hq, pattern);
-        const r = sys.decodeLatent(sys.rawLatent(m, pattern));
+        const gain = sys.exposureGain(m);
+        const r = sys.decodeLatent(sys.rawLatent(m, pattern, gain), gain);
         // The stage-1 encoder fed the mosaic directly: what stage 2 exists to avoid.
-        const z = sys.vae.encodeMoments(sys.toModelDomain(sparseRGB(m, pattern))).slice(1, 0, sys.vae.config.latentChannels).contiguous();
-        const n = sys.fromModelDomain(sys.vae.decode(z));
+        const z = sys.vae.encodeMoments(sys.toModelDomain(sparseRGB(m, pattern), gain)).slice(1, 0, sys.vae.config.latentChannels).contiguous();
+        const n = sys.fromModelDomain(sys.vae.decode(z), gain);
         m.dispose();
         z.dispose();
         return { raw: r, naive: n };

@@ -40,15 +40,21 @@ describe('RDDM system', () => {
     const lq = randn([1, 1, 16, 16], { seed: 5, mean: 0.4, std: 0.1 });
     const out = noGrad(() => sys.restoreOneStep(lq, 'GBRG'));
     const ab = sys.schedule.alphaBar(400);
+    // Exposure normalisation: the model sees g·x with g = target / mean(mosaic), and its output is divided by g.
+    const host = await lq.data();
+    const g = DEFAULT_RDDM_CONFIG.exposureTarget! / (host.reduce((a, v) => a + v, 0) / host.length);
+    expect(g).toBeGreaterThan(0.3);
+    expect(g).toBeLessThan(0.7);
     const [zL, manualZH, manualImage] = noGrad(() =>
       tidy(() => {
         // Companding: u = x / (sqrt(|x| + e) + sqrt(e)) into the RVAE, x = u (|u| + 2 sqrt(e)) out of it.
-        const companded = lq.div(lq.abs().add(e).sqrt().add(Math.sqrt(e)));
+        const gx = lq.mul(g);
+        const companded = gx.div(gx.abs().add(e).sqrt().add(Math.sqrt(e)));
         const z = sys.raw_encoder.forward(companded, 'GBRG').mul(0.8);
         const eps = sys.unet.forward(z, 400, sys.context.forward(1));
         const zH = z.sub(eps.mul(Math.sqrt(1 - ab))).div(Math.sqrt(ab));
         const u = sys.vae.decode(zH.mul(1 / 0.8));
-        return [z, zH, u.mul(u.abs().add(2 * Math.sqrt(e)))];
+        return [z, zH, u.mul(u.abs().add(2 * Math.sqrt(e))).div(g)];
       }),
     );
     const close = async (a: typeof zL, b: typeof zL) => {
@@ -80,6 +86,41 @@ describe('RDDM system', () => {
     expect(off.toModelDomain(x)).toBe(x);
     expect(off.fromModelDomain(x)).toBe(x);
     for (const t of [x, u, back]) t.dispose();
+  });
+
+  it('exposure normalisation: an image and its mosaic get the same gain, it is undone exactly, and decoding needs it', async () => {
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, exposureTarget: 0.2 });
+    // A linear image with different channel levels; its RGGB mosaic samples R, G, G, B in each 2x2 block.
+    const [h, w] = [8, 8];
+    const img = new Float32Array(3 * h * w);
+    const mos = new Float32Array(h * w);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const rgb = [0.02 + 0.001 * x, 0.05 + 0.002 * y, 0.01];
+        for (let c = 0; c < 3; c++) img[c * h * w + y * w + x] = rgb[c];
+        mos[y * w + x] = rgb[y % 2 === 0 ? (x % 2 === 0 ? 0 : 1) : x % 2 === 0 ? 1 : 2];
+      }
+    const lin = tensor(img, [1, 3, h, w]);
+    const m = tensor(mos, [1, 1, h, w]);
+    const [gl, gm] = [sys.exposureGain(lin)!, sys.exposureGain(m)!];
+    // Level (R + 2G + B) / 4 of the image, plain mean of the mosaic: the same for this image, within the ramps' phase.
+    let level = 0;
+    for (let i = 0; i < h * w; i++) level += (img[i] + 2 * img[h * w + i] + img[2 * h * w + i]) / 4;
+    level /= h * w;
+    const [vl, vm] = [(await gl.data())[0], (await gm.data())[0]];
+    expect(vl).toBeCloseTo(0.2 / level, 4);
+    expect(Math.abs(vm - vl) / vl).toBeLessThan(0.02);
+    const back = sys.fromModelDomain(sys.toModelDomain(lin, gl), gl);
+    const bd = await back.data();
+    for (let i = 0; i < img.length; i++) expect(Math.abs(bd[i] - img[i])).toBeLessThan(1e-6);
+    // A black frame is not amplified without bound.
+    const black = tensor(new Float32Array(16), [1, 1, 4, 4]);
+    expect((await sys.exposureGain(black)!.data())[0]).toBe(256);
+    const z = randn([1, sys.vae.config.latentChannels, 2, 2], { seed: 1 });
+    expect(() => sys.decodeLatent(z, undefined)).toThrow(/exposure gain/);
+    // Weights made before it: no gain.
+    expect(new RddmSystem({ ...DEFAULT_RDDM_CONFIG, exposureTarget: undefined }).exposureGain(lin)).toBeNull();
+    for (const t of [lin, m, gl, gm, back, black, z]) t.dispose();
   });
 
   it('DDIM with a perfect noise predictor recovers the clean latent exactly', async () => {
