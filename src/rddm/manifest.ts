@@ -39,6 +39,7 @@ export function checkRddmConfig(v: unknown, k: ConfigCheck, field = 'config'): R
     loraRank: k.int(o.loraRank, `${field}.loraRank`, 1, MAX_LORA_RANK),
   };
   if (o.compandEps !== undefined) config.compandEps = k.number(o.compandEps, `${field}.compandEps`, 0, 1);
+  if (o.matchChannelMeans !== undefined) config.matchChannelMeans = k.boolean(o.matchChannelMeans, `${field}.matchChannelMeans`);
   if (o.exposureTarget !== undefined) config.exposureTarget = k.number(o.exposureTarget, `${field}.exposureTarget`, 0, 1);
   return config;
 }

@@ -145,7 +145,6 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       const m = tensor(sub, [1, 1, th, tw]);
       sys.setPattern(pattern);
       const zL = await stage('encode', () => sys.rawLatent(m, pattern, systemGain));
-      m.dispose();
       const z0 = await stage('unet', () => {
         if (steps <= 1) return sys.oneStepLatent(zL);
         const start = opts.startTimestep ?? 250;
@@ -155,8 +154,9 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
       });
       zL.dispose();
-      const out = await stage('decode', () => sys.decodeLatent(z0, systemGain));
+      const out = await stage('decode', () => sys.matchColour(sys.decodeLatent(z0, systemGain), m, pattern));
       z0.dispose();
+      m.dispose();
       const px = await out.data();
       out.dispose();
       const r = Math.max(1, overlap);

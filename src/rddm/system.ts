@@ -39,9 +39,16 @@ export interface RddmConfig {
    * without this the RVAE's reconstructions were mostly wrong in level (an oracle gain alone added ~4 dB).
    */
   exposureTarget?: number;
+  /**
+   * Scale each output channel so that its mean equals the mean of the input mosaic's sites of that colour (the
+   * mosaic's own, unbiased estimate of the image's mean colour: the noise is zero-mean). False or absent: off.
+   * Why: the tiny RVAE's reconstructions kept structure but not the mean colour of a crop (channel means off by
+   * 40–75% on held-out crops, a strong cast after white balance); matching them added ~3–5 dB sRGB PSNR.
+   */
+  matchChannelMeans?: boolean;
 }
 
-export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3, exposureTarget: 0.2 };
+export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3, exposureTarget: 0.2, matchChannelMeans: true };
 
 /** The gain range of the exposure normalisation: black frames are not amplified without bound. */
 const MAX_EXPOSURE_GAIN = 256;
@@ -175,6 +182,21 @@ export class RddmSystem extends Module {
     return tidy(() => this.fromModelDomain(this.vae.decode(z.mul(1 / this.config.latentScale)), gain ?? null));
   }
 
+  /**
+   * `image` [N,3,H,W] with each channel scaled so its mean is the mean of `mosaic`'s sites of that colour (see
+   * RddmConfig.matchChannelMeans); the ratio is clamped to [1/4, 4] so a near-black output is not blown up.
+   */
+  matchColour(image: Tensor, mosaic: Tensor, pattern: BayerPattern): Tensor {
+    if (!this.config.matchChannelMeans) return image;
+    return tidy(() => {
+      // sparseRGB puts each site in its colour's plane (zeros elsewhere): R and B fill 1/4 of the sites, G 1/2.
+      const [h, w] = [mosaic.shape[2], mosaic.shape[3]];
+      const want = sparseRGB(mosaic.detach(), pattern).sum([2, 3], true).mul(tensor([4, 2, 4], [1, 3, 1, 1])).mul(1 / (h * w));
+      const have = image.mean([2, 3], true);
+      return image.mul(want.add(1e-6).div(have.add(1e-6)).clamp(0.25, 4));
+    });
+  }
+
   /** ε̂ = UNet(z, t, null context) with the pattern's LoRA active. */
   predictNoise(z: Tensor, t: number | Tensor): Tensor {
     return tidy(() => this.unet.forward(z, t, this.context.forward(z.shape[0])));
@@ -190,7 +212,7 @@ export class RddmSystem extends Module {
       const gain = this.exposureGain(mosaic);
       const zL = this.rawLatent(mosaic, pattern, gain);
       const zH = this.oneStepLatent(zL);
-      return { zL, zH, image: this.decodeLatent(zH, gain) };
+      return { zL, zH, image: this.matchColour(this.decodeLatent(zH, gain), mosaic, pattern) };
     });
   }
 

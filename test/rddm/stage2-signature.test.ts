@@ -2,8 +2,9 @@
 // images (or letting the decoder drift) gives colour shifts and mosaic (2×2-periodic) artefacts. Stage 2's job is
 // D_lin(E_raw(mosaic)) ≈ D_lin(E_lin(HQ)), so both measures compare the RAW path with the linear path (what stage 1
 // reconstructs is stage 1's business): with the shipped weights (E_raw with CMB-LoRA, D_lin frozen) they stay low for
-// every Bayer pattern, and the naive path D_lin(E_lin(sparse mosaic)) shows the signature, which proves the measures
-// detect it.
+// every Bayer pattern. That the measures see the signature is shown on the same output with a known cast and a known
+// 2×2 pattern added (each just past its bound): both must fail. The naive path D_lin(E_lin(sparse mosaic)) is printed
+// for comparison; with exposure normalisation it is no longer far off (shift ~2.6%), so it is not the witness.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, noGrad, type Tensor } from '../../src/index.js';
@@ -92,8 +93,15 @@ describe('RVAE stage 2: no colour shift or mosaic artefacts (shipped weights)', 
       // Bounds: a 5% change of a channel's share is a visible cast; a 2×2 offset of 2% of the level a visible grid.
       expect(got.shift, rows.join('\n')).toBeLessThan(0.05);
       expect(got.mosaic, rows.join('\n')).toBeLessThan(0.02);
-      // The measures see the signature where it is.
-      expect(bad.shift > 2 * got.shift || bad.mosaic > 2 * got.mosaic, rows.join('\n')).toBe(true);
+      // The measures see the signature where it is: a 15% cast on one channel, and a 2×2 pattern of ±5% of each
+      // channel's level, added to this same output, each break its bound.
+      const cast = o.slice();
+      for (let i = 0; i < size * size; i++) cast[i] *= 1.15;
+      const grid = o.slice();
+      const level = [0, 1, 2].map((c) => o.subarray(c * size * size, (c + 1) * size * size).reduce((a, v) => a + v, 0) / (size * size));
+      for (let c = 0; c < 3; c++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) grid[c * size * size + y * size + x] += (((x + y) & 1) * 2 - 1) * 0.05 * level[c];
+      expect(colourShift(cast, ref, size, size), rows.join('\n')).toBeGreaterThan(0.05);
+      expect(mosaicEnergy(grid, ref, size, size), rows.join('\n')).toBeGreaterThan(0.02);
     }
     console.log(rows.join('\n'));
   }, 120_000);

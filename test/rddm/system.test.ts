@@ -35,7 +35,8 @@ describe('RDDM system', () => {
   it('one-step restoration equals the formula (z_L - sqrt(1-ab) eps) / sqrt(ab), decoded', async () => {
     manualSeed(3);
     const e = 1e-3;
-    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 400, latentScale: 0.8, compandEps: e });
+    // Colour matching has its own test below; here the decoded image is compared unscaled.
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 400, latentScale: 0.8, compandEps: e, matchChannelMeans: false });
     sys.applyLora();
     const lq = randn([1, 1, 16, 16], { seed: 5, mean: 0.4, std: 0.1 });
     const out = noGrad(() => sys.restoreOneStep(lq, 'GBRG'));
@@ -121,6 +122,36 @@ describe('RDDM system', () => {
     // Weights made before it: no gain.
     expect(new RddmSystem({ ...DEFAULT_RDDM_CONFIG, exposureTarget: undefined }).exposureGain(lin)).toBeNull();
     for (const t of [lin, m, gl, gm, back, black, z]) t.dispose();
+  });
+
+  it("colour matching gives each output channel the mean of the mosaic's sites of that colour, for every pattern", async () => {
+    const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, matchChannelMeans: true });
+    const [h, w] = [6, 8];
+    const mos = Float32Array.from({ length: h * w }, (_, i) => 0.01 + 0.003 * ((i * 7919) % 13));
+    const img = Float32Array.from({ length: 3 * h * w }, (_, i) => 0.02 + 0.001 * ((i * 104729) % 17));
+    const m = tensor(mos, [1, 1, h, w]);
+    const x = tensor(img, [1, 3, h, w]);
+    for (const pattern of ['RGGB', 'BGGR', 'GRBG', 'GBRG'] as const) {
+      // Host reference: the colour of site (y, x) from the pattern string, row-major over the 2x2 block.
+      const sums = [0, 0, 0], counts = [0, 0, 0];
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) {
+          const c = 'RGB'.indexOf(pattern[(y % 2) * 2 + (xx % 2)]);
+          sums[c] += mos[y * w + xx];
+          counts[c]++;
+        }
+      const out = await sys.matchColour(x, m, pattern).data();
+      for (let c = 0; c < 3; c++) {
+        let mean = 0;
+        for (let i = 0; i < h * w; i++) mean += out[c * h * w + i];
+        expect(mean / (h * w), `${pattern} channel ${c}`).toBeCloseTo(sums[c] / counts[c], 5);
+        // A scale per channel: the structure within the channel is kept.
+        expect(out[c * h * w + 5] / out[c * h * w + 3]).toBeCloseTo(img[c * h * w + 5] / img[c * h * w + 3], 4);
+      }
+    }
+    // Off for weights made without it.
+    expect(new RddmSystem({ ...DEFAULT_RDDM_CONFIG, matchChannelMeans: undefined }).matchColour(x, m, 'RGGB')).toBe(x);
+    for (const t of [m, x]) t.dispose();
   });
 
   it('DDIM with a perfect noise predictor recovers the clean latent exactly', async () => {
