@@ -15,18 +15,8 @@
  *          --no-backward --max-baseline-length 1024 (longer lengths time rddm only: the baselines take minutes)
  */
 import { attentionComposite, randn, scaledDotProductAttention, setAttentionKernel, type GpuDevice, type Tensor } from '../src/index.js';
-import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
+import { formatTable, maxRelDiff, gflops, loadTfjsWebgpu, timeInterleaved, type BenchCase, type BenchContext, type BenchFamily, type Contender } from './harness.js';
 import { ratio } from './summary.js';
-
-function maxRelDiff(x: Float32Array, y: Float32Array): number {
-  let d = 0;
-  let s = 1e-30;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return d / s;
-}
 
 /** Pool bytes handed out by one call of `f` beyond what was live before it (after a sync, so frees have landed). */
 async function peakBytesOf(dev: GpuDevice, f: () => Promise<unknown> | unknown): Promise<number> {

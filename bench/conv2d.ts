@@ -17,7 +17,7 @@
  *          --impls rddm,rddm-f16,portable,tfjs-webgpu,composite,numpy-blas --no-backward
  */
 import { concat, conv2d, matmul, randn, setConv2dPath, tidy, type Tensor } from '../src/index.js';
-import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+import { formatTable, maxRelDiff, checkAgreement, f16VsF32, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
 import { numpyCase, numpyNote } from './numpy-blas.js';
 import { peerOf, ratio } from './summary.js';
 
@@ -33,16 +33,6 @@ function compositeConv(x: Tensor, w: Tensor, k: number): Tensor {
     const y = matmul(w.reshape([w.shape[0], C * k * k]), cols);
     return y.reshape([N, w.shape[0], H, W]);
   });
-}
-
-function maxRelDiff(x: Float32Array, y: Float32Array): number {
-  let d = 0;
-  let s = 1e-30;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return d / s;
 }
 
 /** `CxHxW` → Cin = Cout = C, 3x3 kernel, batch 1. */
@@ -149,21 +139,12 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     const results = await Promise.all(contenders.map((c) => outputs[c.name]()));
     const bytes: Record<string, number> = {};
     for (const [name, m] of Object.entries(memory)) bytes[name] = await workingSetBytes(dev, m.inputBytes, m.run);
-    const f32 = contenders.findIndex((c) => c.name === 'rddm');
+    const names = contenders.map((c) => c.name);
+    // Same inputs everywhere: every result must agree with the first (float rounding only).
+    checkAgreement(names, results.map((r, i) => (i === 0 ? 0 : maxRelDiff(r, results[0]))), 'conv2d', `for ${C}x${H}x${W}`);
     contenders.forEach((c, i) => {
-      const diff = i === 0 ? 0 : maxRelDiff(results[i], results[0]);
-      // float16 operands and result: ~2^-11 relative rounding of each, not the 1e-4 of f32 reassociation.
-      const tol = c.name === 'rddm-f16' || contenders[0].name === 'rddm-f16' ? 1e-2 : 1e-4;
-      if (!(diff < tol)) throw new Error(`conv2d bench: ${c.name} disagrees with ${contenders[0].name} for ${C}x${H}x${W} (max relative difference ${diff})`);
       const t = timings[i];
-      const vsF32 =
-        c.name === 'rddm-f16' && f32 >= 0
-          ? {
-              speedupVsF32: timings[f32].median / t.median,
-              cpuSpeedupVsF32: t.workerCpuMs && timings[f32].workerCpuMs ? timings[f32].workerCpuMs! / t.workerCpuMs : null,
-              memoryRatioVsF32: bytes['rddm-f16'] / bytes.rddm,
-            }
-          : {};
+      const vsF32 = f16VsF32(c.name, timings, names, bytes);
       cases.push({
         op: 'conv2d',
         shape: [1, C, H, W, C, K],

@@ -204,3 +204,37 @@ export async function workingSetBytes(dev: GpuDevice, inputBytes: number, run: (
   await dev.sync();
   return inputBytes + dev.memoryStats().peakLiveBytes - base;
 }
+
+/**
+ * Throws unless every contender's result agrees with the first's: f32 reassociation to 1e-4 relative, and 1e-2 where
+ * `rddm-f16` is one side (float16 operands and result round each value by ~2^-11). `where` names the case.
+ */
+export function checkAgreement(names: readonly string[], diffs: readonly number[], family: string, where: string): void {
+  names.forEach((name, i) => {
+    const tol = name === 'rddm-f16' || names[0] === 'rddm-f16' ? 1e-2 : 1e-4;
+    if (!(diffs[i] < tol)) throw new Error(`${family} bench: ${name} disagrees with ${names[0]} ${where} (max relative difference ${diffs[i]})`);
+  });
+}
+
+/** The `rddm-f16` row's speed (wall and worker CPU) and working-set ratios against `rddm` in the same run; {} otherwise. */
+export function f16VsF32(name: string, timings: readonly Timing[], names: readonly string[], bytes: Record<string, number>): Record<string, number | null> {
+  const [f16, f32] = [names.indexOf('rddm-f16'), names.indexOf('rddm')];
+  if (name !== 'rddm-f16' || f32 < 0) return {};
+  const [t, b] = [timings[f16], timings[f32]];
+  return {
+    speedupVsF32: b.median / t.median,
+    cpuSpeedupVsF32: t.workerCpuMs && b.workerCpuMs ? b.workerCpuMs / t.workerCpuMs : null,
+    memoryRatioVsF32: bytes['rddm-f16'] / bytes.rddm,
+  };
+}
+
+/** max |x − y| / max |y|: how far a result is from the reference, relative to the reference's scale. */
+export function maxRelDiff(x: Float32Array, y: Float32Array): number {
+  let d = 0;
+  let s = 1e-30;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / s;
+}

@@ -16,7 +16,7 @@
 import naiveSource from '../shaders/matmul-naive.wgsl';
 import { autotuneMatmul, matmul, tensor, type Tensor } from '../src/index.js';
 import { nodeAutotuneStorage } from '../src/node/autotune-store.js';
-import { formatTable, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
+import { formatTable, maxRelDiff, checkAgreement, f16VsF32, gflops, loadTfjsWebgpu, timeInterleaved, workingSetBytes, type BenchCase, type BenchContext, type BenchFamily, type Contender, type Tfjs } from './harness.js';
 import { numpyCase, numpyNote } from './numpy-blas.js';
 import { peerOf, ratio } from './summary.js';
 
@@ -25,16 +25,6 @@ function repsFor(n: number, impl: string, override?: number): { reps: number; wa
   if (impl === 'naive' && n >= 1024) return { reps: override ? Math.min(override, 2) : 1, warmup: 0 };
   const reps = override ?? (n <= 512 ? 7 : n <= 1024 ? 5 : 3);
   return { reps, warmup: n >= 2048 ? 1 : 2 };
-}
-
-function maxRelDiff(x: Float32Array, y: Float32Array): number {
-  let d = 0;
-  let s = 1e-30;
-  for (let i = 0; i < x.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return d / s;
 }
 
 async function run(ctx: BenchContext): Promise<BenchCase[]> {
@@ -114,25 +104,15 @@ async function run(ctx: BenchContext): Promise<BenchCase[]> {
     for (const c of contenders) Object.assign(c, repsFor(n, c.name, repsOverride));
     log(`${n}³: timing ${contenders.map((c) => c.name).join(', ')} …`);
     const timings = await timeInterleaved(contenders);
-    // Same inputs everywhere: every result must agree with the first (float rounding only).
     const results = await Promise.all(contenders.map((c) => outputs[c.name]()));
     const bytes: Record<string, number> = {};
     for (const [name, m] of Object.entries(memory)) bytes[name] = await workingSetBytes(dev, m.inputBytes, m.run);
-    const f32 = contenders.findIndex((c) => c.name === 'rddm');
+    const names = contenders.map((c) => c.name);
+    // Same inputs everywhere: every result must agree with the first (float rounding only).
+    checkAgreement(names, results.map((r, i) => (i === 0 ? 0 : maxRelDiff(r, results[0]))), 'matmul', `at ${n}³`);
     contenders.forEach((c, i) => {
       const t = timings[i];
-      const diff = i === 0 ? 0 : maxRelDiff(results[i], results[0]);
-      // float16 operands and result: ~2^-11 relative rounding of each, not the 1e-4 of f32 reassociation.
-      const tol = c.name === 'rddm-f16' || contenders[0].name === 'rddm-f16' ? 1e-2 : 1e-4;
-      if (!(diff < tol)) throw new Error(`matmul bench: ${c.name} disagrees with ${contenders[0].name} at ${n}³ (max relative difference ${diff})`);
-      const vsF32 =
-        c.name === 'rddm-f16' && f32 >= 0
-          ? {
-              speedupVsF32: timings[f32].median / t.median,
-              cpuSpeedupVsF32: t.workerCpuMs && timings[f32].workerCpuMs ? timings[f32].workerCpuMs! / t.workerCpuMs : null,
-              memoryRatioVsF32: bytes['rddm-f16'] / bytes.rddm,
-            }
-          : {};
+      const vsF32 = f16VsF32(c.name, timings, names, bytes);
       cases.push({
         op: 'matmul',
         shape: [n, n, n],

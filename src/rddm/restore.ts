@@ -107,12 +107,12 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   checkRestoreFits(sys.vae.config, sys.unet.config, H, W, th, tw, align, limits);
   const ys = tileStarts(H, th, overlap, align), xs = tileStarts(W, tw, overlap, align);
   const full = normalizeMosaic(raw);
-  let sum = 0;
-  for (const v of full) sum += v;
-  const mean = sum / full.length;
   const exposureTarget = sys.config.exposureTarget ?? 0;
   let gain = typeof opts.gain === 'number' ? opts.gain : 1;
   if (opts.gain === undefined || opts.gain === 'auto') {
+    let sum = 0;
+    for (const v of full) sum += v;
+    const mean = sum / full.length;
     // Weights with exposure normalisation get it for the whole image at once, so every tile sees the same gain.
     gain = exposureTarget ? exposureGainOf(mean, exposureTarget) : mean > 0 ? Math.min(16, Math.max(1, (opts.autoTarget ?? 0.2) / mean)) : 1;
   }
