@@ -26,7 +26,13 @@ stage() { # name steps lr cli-args...
   touch "$RUNS/$name/done"
 }
 # INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.
-stage rvae1 "${STEPS_RVAE1:-600}" "${LR_RVAE1:-2e-3}" train-rvae --stage 1 ${INIT_RVAE1:+--init "$INIT_RVAE1"}
+# VAE / UNET pick the model configs of a from-scratch stage 1 (default tiny-vae, tiny-unet).
+first=()
+if [ -n "${INIT_RVAE1:-}" ]; then first=(--init "$INIT_RVAE1"); else
+  if [ -n "${VAE:-}" ]; then first+=(--vae "$VAE"); fi
+  if [ -n "${UNET:-}" ]; then first+=(--unet "$UNET"); fi
+fi
+stage rvae1 "${STEPS_RVAE1:-600}" "${LR_RVAE1:-2e-3}" train-rvae --stage 1 "${first[@]}"
 stage rvae2 "${STEPS_RVAE2:-250}" "${LR_RVAE2:-1e-3}" train-rvae --stage 2 --init "$RUNS/rvae1/weights"
 stage unet "${STEPS_UNET:-500}" "${LR_UNET:-1e-3}" train --mode multistep --init "$RUNS/rvae2/weights"
 stage onestep "${STEPS_ONESTEP:-350}" "${LR_ONESTEP:-5e-4}" train --mode onestep --timestep "${TIMESTEP:-250}" --init "$RUNS/unet/weights"

@@ -86,6 +86,14 @@ const tinyVae: VaeConfig = {
   scalingFactor: 1,
 };
 
+/**
+ * tiny-vae with one level less: ×2 downsampling, so the latent keeps 2/3 of the image's numbers. At these widths the
+ * ×4 latent caps reconstruction; in an equal-time A/B (750 steps of 4 × 32² crops, held-out 64² crops) this one
+ * reconstructed 33.1 dB linear / SSIM 0.87 against 32.4 dB / 0.80, for no more time per step. The UNet then works
+ * on latents twice as large per side.
+ */
+const tinyVaeX2: VaeConfig = { ...tinyVae, blockOutChannels: [32, 64] };
+
 const tinyUnet: UNetConfig = {
   kind: 'unet',
   inChannels: 8,
@@ -138,6 +146,7 @@ export const MODEL_CONFIGS = {
   'small-vae': smallVae,
   'tiny-unet': tinyUnet,
   'tiny-vae': tinyVae,
+  'tiny-vae-x2': tinyVaeX2,
 } as const satisfies Record<string, ModelConfig>;
 
 export type ModelConfigName = keyof typeof MODEL_CONFIGS;

@@ -79,6 +79,9 @@ const CASES: Record<string, Case[]> = {
     [['train-rvae', '--stage', '1', '--steps', '0'], 2, /--steps must be an integer >= 1, got '0'/],
     [['train-rvae', '--stage', '1', '--crop', '12'], 2, /--crop must be a multiple of 8/],
     [['train-rvae', '--stage', '1', '--lr', 'fast'], 2, /--lr must be a positive number, got 'fast'/],
+    [['train-rvae', '--stage', '1', '--vae', 'tiny-unet'], 2, /--vae 'tiny-unet' is not a known VAE config; known: .*tiny-vae-x2/],
+    [['train-rvae', '--stage', '1', '--unet', 'bogus'], 2, /--unet 'bogus' is not a known UNet config; known: .*tiny-unet/],
+    [['train-rvae', '--stage', '2', '--init', 'weights/rddm-tiny', '--vae', 'tiny-vae'], 2, /the --init weights already fix it/],
     [['train-rvae', '--stage', '1', 'extra'], 2, /unexpected argument 'extra'/],
   ],
   train: [

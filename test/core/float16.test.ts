@@ -5,9 +5,10 @@
  * kernels' f32 accumulation and the one rounding of an f16 output.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { configureMatmulAutotune, getDevice, init, liveStats, matmul, matmulRaw, tensor, tidy, type MatmulConfig, type Tensor } from '../../src/index.js';
+import { configureMatmulAutotune, init, liveStats, matmul, matmulRaw, tensor, tidy, type MatmulConfig, type Tensor } from '../../src/index.js';
 import { f32BitsToF16Bits, f16BitsToF32Bits } from '../../src/io/half.js';
 import { checkOp, expectClose } from '../helpers/check-op.js';
+import { float16SuitesRun } from '../helpers/float16.js';
 import { makeRng, randomRef, seedOf } from '../helpers/random.js';
 import { matmulRef } from '../reference/matmul.js';
 import { f16Grid, roundF16Ref } from '../reference/float16.js';
@@ -16,10 +17,10 @@ import { sumRef } from '../reference/reduce.js';
 import { transposeRef } from '../reference/shape.js';
 import type { RefTensor } from '../reference/ref-tensor.js';
 
+const runs = await float16SuitesRun();
 beforeAll(async () => {
   await init();
   configureMatmulAutotune({ onFirstUse: 'nothing' });
-  if (!getDevice().hasF16) throw new Error("this adapter has no 'shader-f16'; test/core/float16-unsupported.test.ts covers that case");
 });
 
 /** One f16 rounding of a result: half an f16 ulp relative (2^-11), plus a little for the f32 sum before it. */
@@ -34,7 +35,7 @@ function gpu(r: RefTensor): Tensor {
   return tensor(Float32Array.from(r.data), r.shape);
 }
 
-describe('casts', () => {
+describe.runIf(runs)('casts', () => {
   it('toFloat16 / toFloat32 keep f16 values, round to nearest even, overflow to Infinity, keep NaN and subnormals', async () => {
     const vals = [0, -0, 1, -2.5, 65504, 65520, 1e5, -1e6, 6e-8, 2 ** -24, 2 ** -25 * 1.5, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0.1, NaN, Infinity, -Infinity];
     const x = tensor(vals);
@@ -101,7 +102,7 @@ describe('casts', () => {
   });
 });
 
-describe('elementwise ops and reductions on float16', () => {
+describe.runIf(runs)('elementwise ops and reductions on float16', () => {
   it('f16 op f16 gives f16 (computed in f32, rounded once); f16 op f32 gives f32', async () => {
     const rng = makeRng(seedOf('f16 elementwise'));
     const [ra, rb] = [f16Grid(randomRef(rng, [5, 9], -3, 3)), f16Grid(randomRef(rng, [9], -3, 3))];
@@ -123,7 +124,7 @@ describe('elementwise ops and reductions on float16', () => {
   });
 });
 
-describe('matmul with float16 operands against the float64 reference', () => {
+describe.runIf(runs)('matmul with float16 operands against the float64 reference', () => {
   const CONFIGS: MatmulConfig[] = [
     { kernel: 'general', TM: 4, TN: 4, WX: 8, WY: 8 },
     { kernel: 'general', TM: 3, TN: 5, WX: 4, WY: 16 },

@@ -13,10 +13,11 @@ import { attentionRef } from '../reference/attention.js';
 import { conv2dRef, type ConvRefOptions } from '../reference/conv.js';
 import { f16Grid, roundF16Ref } from '../reference/float16.js';
 import type { RefTensor } from '../reference/ref-tensor.js';
+import { float16SuitesRun } from '../helpers/float16.js';
 
+const runs = await float16SuitesRun();
 beforeAll(async () => {
   await init();
-  if (!getDevice().hasF16) throw new Error("this adapter has no 'shader-f16'");
 });
 afterEach(() => {
   setConv2dPath('auto');
@@ -64,7 +65,7 @@ function f16Leaf(r: RefTensor): Tensor {
   return t;
 }
 
-describe('conv2d with float16 operands', () => {
+describe.runIf(runs)('conv2d with float16 operands', () => {
   const paths: Conv2dPath[] = ['portable', 'auto'];
   beforeAll(() => {
     if (!subgroupUnsupported(getDevice())) paths.unshift('igemm');
@@ -132,7 +133,7 @@ describe('conv2d with float16 operands', () => {
   });
 });
 
-describe('fused attention with float16 q, k, v', () => {
+describe.runIf(runs)('fused attention with float16 q, k, v', () => {
   const kernels = ['portable', 'auto'] as const;
   const cases: [number, number, number, number, number, number][] = [
     [1, 2, 7, 7, 8, 8],

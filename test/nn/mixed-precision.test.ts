@@ -5,11 +5,13 @@
  * same runs in float32.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getDevice, init, manualSeed, nn, optim, randn, tensor, tidy, type Tensor } from '../../src/index.js';
+import { init, manualSeed, nn, optim, randn, tensor, tidy, type Tensor } from '../../src/index.js';
+import { float16SuitesRun } from '../helpers/float16.js';
 
+// GradScaler needs no f16; autocast and mixed-precision training run where the adapter has 'shader-f16'.
+const runs = await float16SuitesRun();
 beforeAll(async () => {
   await init();
-  if (!getDevice().hasF16) throw new Error("this adapter has no 'shader-f16'; test/core/float16-unsupported.test.ts covers that case");
 });
 
 function sgdParam(values: number[]): { p: Tensor; opt: optim.SGD } {
@@ -110,7 +112,7 @@ describe('GradScaler', () => {
   });
 });
 
-describe('autocast', () => {
+describe.runIf(runs)('autocast', () => {
   it('Linear and Conv2d compute in f16 with f32 master weights and f32 gradients; outputDtype picks the output type', async () => {
     manualSeed(7);
     const lin = new nn.Linear(24, 10);
@@ -197,7 +199,7 @@ function mlp(): nn.Sequential {
   return new nn.Sequential(new nn.Linear(16, 64), new nn.ReLU(), new nn.Linear(64, 64), new nn.ReLU(), new nn.Linear(64, 1));
 }
 
-describe('training in mixed precision', () => {
+describe.runIf(runs)('training in mixed precision', () => {
   it('an MLP: the loss falls as in float32 and the curves stay close', async () => {
     const { x, y } = mlpData();
     const [m32, m16] = [mlp(), mlp()];

@@ -3,6 +3,7 @@ import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, UsageError,
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
+import { MODEL_CONFIGS, MODEL_CONFIG_NAMES, type ModelConfigName } from '../../models/configs.js';
 
 interface Defaults {
   steps: number;
@@ -27,9 +28,26 @@ const COMMON = `  --steps N        training steps (default per stage)
   --seed N         seed of everything (default 1)
   --batch N --crop N --lr X
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
-  --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)`;
+  --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
+  --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
+                   tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init`;
 
-const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit'];
+const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet'];
+
+/** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
+function modelFlags(flags: Record<string, unknown>): { vae?: string; unet?: string } {
+  const out: { vae?: string; unet?: string } = {};
+  for (const kind of ['vae', 'unet'] as const) {
+    const v = flags[kind];
+    if (v === undefined) continue;
+    // With --resume it must name the run's own model again (loading its checkpoint checks every shape).
+    if (flags.init) throw new UsageError(`--${kind} chooses the model of a run that starts from scratch; the --init weights already fix it`);
+    const names = MODEL_CONFIG_NAMES.filter((n) => MODEL_CONFIGS[n].kind === kind);
+    if (!names.includes(String(v) as ModelConfigName)) throw new UsageError(`--${kind} '${v}' is not a known ${kind === 'vae' ? 'VAE' : 'UNet'} config; known: ${names.join(', ')}`);
+    out[kind] = String(v);
+  }
+  return out;
+}
 
 /** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
 async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
@@ -48,6 +66,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
+  const models = modelFlags(flags);
   await runStage({
     stage,
     steps,
@@ -62,6 +81,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     lr,
     timestep,
     timeLimitS,
+    config: models,
   });
   return 0;
 }
