@@ -29,7 +29,7 @@ export function conv2dInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry, dtype: D
     if (dx.size === 0) return dx;
     const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
     const gd = gy.isContiguous ? gy : gy.contiguous();
-    if (!useIgemm(dev, CinG)) {
+    if (!useIgemm(dev, CinG, G)) {
       const g0 = denseFrom0(gd), w0 = denseFrom0(w);
       runPortable(dev, 'backward_data', g0.buffer, 0, w0.buffer, dx.buffer, g, { a: g0.dtype, b: w0.dtype, out: dtype });
       for (const t of [g0, w0]) if (t !== gd && t !== w) t.dispose();
@@ -86,7 +86,7 @@ function weightGradRaw(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly 
   const dev = gy.device;
   const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
   const gd = gy.isContiguous ? gy : gy.contiguous();
-  if (!useIgemm(dev, CoutG)) {
+  if (!useIgemm(dev, CoutG, G)) {
     const dw = empty(wShape, dtype);
     const g0 = denseFrom0(gd);
     runPortable(dev, 'backward_weight', x.buffer, x.offset, g0.buffer, dw.buffer, g, { a: x.dtype, b: g0.dtype, out: dtype });

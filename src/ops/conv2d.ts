@@ -60,7 +60,7 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
   const dev = x.device;
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, dev);
   const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
-  const portable = !useIgemm(dev, CoutG);
+  const portable = !useIgemm(dev, CoutG, g.groups);
   // The portable kernel adds no bias: its sums stay f32 until the bias is added, so an f16 result is rounded once.
   const y = empty([g.N, g.Cout, g.OH, g.OW], portable && b ? 'float32' : dtype);
   if (y.size === 0) return y;

@@ -69,6 +69,15 @@ export function binRaw(raw: RawImage, k: number): RawImage {
   return { ...raw, width: w, height: h, mosaic };
 }
 
+/**
+ * The default tile side: 128 latent pixels (512 image pixels for a ×4 RVAE, 256 for ×2). The UNet's self-attention
+ * at its first level costs the 4th power of the tile side per tile, so the whole image's cost grows with the square
+ * of the tile: a ×2 model on 512² tiles spent minutes per tile on lavapipe.
+ */
+export function defaultRestoreTile(vaeDownscale: number): number {
+  return 128 * vaeDownscale;
+}
+
 /** Tile starts covering [0, n) with tiles of `tile` and at least `overlap` shared, all multiples of `align`. */
 export function tileStarts(n: number, tile: number, overlap: number, align: number): number[] {
   if (n <= tile) return [0];
@@ -99,7 +108,7 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   const H = raw.height - (raw.height % align);
   const W = raw.width - (raw.width % align);
   if (H < align || W < align) throw new Error(`restore: image ${raw.width}x${raw.height} is smaller than the model's minimum of ${align}x${align}`);
-  const tile = Math.min(opts.tile ?? 512, Math.max(H, W));
+  const tile = Math.min(opts.tile ?? defaultRestoreTile(sys.vae.downscale), Math.max(H, W));
   if (tile % align) throw new Error(`restore: --tile ${tile} must be a multiple of ${align}`);
   const overlap = Math.min(opts.overlap ?? Math.max(align, Math.round(tile / 8 / align) * align), tile - align);
   const th = Math.min(tile, H), tw = Math.min(tile, W);

@@ -122,6 +122,8 @@ const CASES: Record<string, Case[]> = {
     [['profile', 'matmul', '--bogus'], 2, /unknown option --bogus/],
     [['profile'], 2, /name a workload/],
     [['profile', 'nope'], 2, /unknown workload 'nope'/],
+    [['profile', 'matmul', '--weights', 'weights/rddm-tiny'], 2, /--weights applies to the restore workload only/],
+    [['profile', 'restore', '--weights', join(dir, 'nope')], 1, /manifest\.json: no such weights manifest/],
     [['profile', 'matmul', '--size', 'abc'], 2, /--size must be an integer/],
     [['profile', 'train-step', '--config', 'nope'], 2, /unknown config 'nope'/],
     [['profile', 'matmul', '--trace', noDir], 1, /--trace .*: the folder .* does not exist/],

@@ -14,7 +14,7 @@ describe('conv2d without subgroups', () => {
   it('falls back to the portable kernels and matches the reference', async () => {
     expect(dev.hasSubgroups).toBe(false);
     expect(subgroupUnsupported(dev)).toMatch(/no 'subgroups' feature/);
-    expect(useIgemm(dev, 64)).toBe(false);
+    expect(useIgemm(dev, 64, 1)).toBe(false);
     await checkOp('conv2d no subgroups', {
       inputs: [[2, 9, 7, 6], [12, 9, 3, 3], [12]],
       engine: (x, w, b) => conv2d(x, w, b, { padding: 1, stride: [1, 2] }),

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { init, conv2d, getDevice, nn, randn, setConv2dPath, type Conv2dPath, type Tensor } from '../../src/index.js';
 import { empty } from '../../src/tensor/tensor.js';
-import { setConv2dPackBudget, subgroupUnsupported } from '../../src/ops/conv2d-plan.js';
+import { setConv2dPackBudget, subgroupUnsupported, useIgemm } from '../../src/ops/conv2d-plan.js';
 import { checkOp } from '../helpers/check-op.js';
 import { conv2dRef, type ConvRefOptions } from '../reference/conv.js';
 import type { RefTensor } from '../reference/ref-tensor.js';
@@ -135,5 +135,15 @@ describe('conv2d', () => {
     const names = m.namedParameters().map(([k]) => k);
     expect(names).toEqual(['weight', 'bias']);
     for (const t of [x, y, m.weight, ...(m.bias ? [m.bias] : [])]) t.dispose();
+  });
+});
+
+describe('conv2d kernel choice on CPU adapters', () => {
+  it('ungrouped convs with few outputs take igemm; grouped ones with few channels per group stay portable', () => {
+    const dev = getDevice();
+    const a = dev.adapter;
+    if (subgroupUnsupported(dev) || !/llvmpipe|lavapipe/i.test(`${a.architecture} ${a.device} ${a.description}`)) return;
+    expect([useIgemm(dev, 3, 1), useIgemm(dev, 1, 1), useIgemm(dev, 64, 1)]).toEqual([true, true, true]);
+    expect([useIgemm(dev, 1, 5), useIgemm(dev, 4, 8), useIgemm(dev, 10, 2)]).toEqual([false, false, true]);
   });
 });

@@ -78,7 +78,8 @@ describe('restore resource limits', () => {
     let budget: number;
     try {
       code = await runCli(['restore', file, '-o', join(dir, 'out.png'), '--tile', String(side), '--weights', 'weights/rddm-tiny']);
-      budget = await runCli(['restore', file, '-o', join(dir, 'out.png'), '--max-memory', '64', '--weights', 'weights/rddm-tiny']);
+      // 512² tiles: the default tile of the shipped ×2 weights (256²) fits 64 MiB and would start restoring.
+      budget = await runCli(['restore', file, '-o', join(dir, 'out.png'), '--max-memory', '64', '--tile', '512', '--weights', 'weights/rddm-tiny']);
     } finally {
       spy.mockRestore();
     }

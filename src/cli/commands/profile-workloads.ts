@@ -4,11 +4,14 @@ import { getModelConfig, type UNetConfig } from '../../models/configs.js';
 import { NullTextContext } from '../../models/text-context.js';
 import { AdamW } from '../../optim/adamw.js';
 import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../rddm/system.js';
+import { loadRddmDir } from '../../node/rddm-weights.js';
 
 export interface WorkloadOptions {
   size?: number;
   config?: string;
   steps?: number;
+  /** restore: a weights directory (e.g. weights/rddm-tiny) instead of random tiny weights. */
+  weights?: string;
 }
 
 /** A workload: prepare once (allocations, data), then a function that runs one profiled iteration. */
@@ -51,12 +54,13 @@ export const profileWorkloads: Record<string, Workload> = {
       };
     },
   },
-  /** One-step RDDM restoration of a random size×size mosaic with the tiny configs (random weights). */
+  /** One-step RDDM restoration of a random size×size mosaic: the tiny configs with random weights, or --weights. */
   restore: {
     async prepare(opts) {
       manualSeed(1);
-      const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 250 });
-      sys.applyLora();
+      const sys = opts.weights ? (await loadRddmDir(opts.weights)).sys : new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 250 });
+      if (!opts.weights) sys.applyLora();
+      sys.eval();
       const s = opts.size ?? 256;
       const m = rand([1, 1, s, s], { seed: 4 });
       return async () => {

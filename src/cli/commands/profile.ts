@@ -1,4 +1,5 @@
-import { intFlag, outputPath, parseArgs, UsageError, type Command } from '../command.js';
+import { join } from 'node:path';
+import { inputFile, intFlag, outputPath, parseArgs, UsageError, type Command } from '../command.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { init, getDevice, liveStats } from '../../index.js';
 import { summarize, toTraceEvents } from '../../../runtime/index.js';
@@ -9,10 +10,10 @@ import { MODEL_CONFIG_NAMES } from '../../models/configs.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'profile a workload per kernel (GPU timestamps) and write a Chrome/Perfetto trace',
-  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N]
-workloads: ${Object.keys(profileWorkloads).join(', ')}`,
+  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N] [--weights DIR]
+workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only): profile these weights, not random tiny ones`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top'] });
+    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top', 'weights'] });
     const name = positionals[0];
     if (!name) throw new UsageError('name a workload');
     if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
@@ -22,7 +23,12 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}`,
       size: flags.size !== undefined ? intFlag(flags, 'size', 0, 1, 1 << 16) : undefined,
       config: flags.config as string | undefined,
       steps: flags.steps !== undefined ? intFlag(flags, 'steps', 0, 1, 1000) : undefined,
+      weights: flags.weights as string | undefined,
     };
+    if (opts.weights !== undefined) {
+      if (name !== 'restore') throw new UsageError('--weights applies to the restore workload only');
+      inputFile(join(opts.weights, 'manifest.json'), `weights manifest (--weights ${opts.weights} holds none)`);
+    }
     const top = intFlag(flags, 'top', 15, 1, 10_000);
     if (flags.config !== undefined && !(MODEL_CONFIG_NAMES as string[]).includes(String(flags.config))) {
       throw new UsageError(`unknown config '${flags.config}'; known: ${MODEL_CONFIG_NAMES.join(', ')}`);

@@ -8,7 +8,7 @@ import { encodePng } from '../../io/png.js';
 import { encodeTiff16Rgb } from '../../io/tiff-writer.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { loadRddmDir } from '../../node/rddm-weights.js';
-import { restoreRaw, binRaw } from '../../rddm/restore.js';
+import { restoreRaw, binRaw, defaultRestoreTile } from '../../rddm/restore.js';
 import { DEFAULT_MEMORY_BUDGET } from '../../rddm/restore-budget.js';
 import { linearToSrgb8, linearToU16 } from '../../rddm/render.js';
 import { Progress } from '../../train/progress.js';
@@ -18,10 +18,11 @@ export const restore: Command = {
   name: 'restore',
   summary: 'restore a RAW photo (DNG or CR2) to sRGB PNG (and 16-bit linear TIFF) with RDDM',
   usage: `usage: rddm restore FILE.dng|FILE.cr2 -o OUT.png [--pattern auto|RGGB|…] [--steps 1] [--sampler ddim|ddpm]
-                    [--start-t 250] [--tile 512] [--linear OUT.tiff] [--weights DIR] [--bin K] [--seed 0] [--max-memory MIB]
+                    [--start-t 250] [--tile N] [--linear OUT.tiff] [--weights DIR] [--bin K] [--seed 0] [--max-memory MIB]
   --bin K averages K×K same-colour sites first (a K-times smaller preview, same CFA pattern).
   --steps 1 is the one-step restorer; N > 1 noises the LQ latent to --start-t and runs N DDIM (or DDPM) steps.
-  --tile N restores N×N tiles (a multiple of the model's alignment); smaller tiles need less GPU memory.
+  --tile N restores N×N tiles (a multiple of the model's alignment); smaller tiles need less GPU memory. Default:
+  128 latent pixels a side (256 for the shipped ×2 weights, 512 for ×4 ones).
   --max-memory MIB bounds one tile's GPU memory and the full-size result's host memory (default 4096); a restore
   over it, or over the device's storage-binding limit, is refused before it starts, naming the --tile or --bin that fits.`,
   async run(args) {
@@ -33,7 +34,7 @@ export const restore: Command = {
     const file = positionals[0]!;
     if (typeof flags.o !== 'string' || !flags.o) throw new UsageError('-o OUT.png is required');
     const steps = intFlag(flags, 'steps', 1, 1, 1000);
-    const tile = intFlag(flags, 'tile', 512, 16, 1 << 16);
+    const tileFlag = flags.tile !== undefined ? intFlag(flags, 'tile', 512, 16, 1 << 16) : undefined;
     const startT = intFlag(flags, 'start-t', 250, 0, 999);
     const seed = intFlag(flags, 'seed', 0, 0, 2 ** 32 - 1);
     const bin = intFlag(flags, 'bin', 1, 1, 64);
@@ -51,6 +52,7 @@ export const restore: Command = {
     await init();
     const { sys } = await loadRddmDir(weights);
     const align = 2 * sys.vae.downscale;
+    const tile = tileFlag ?? defaultRestoreTile(sys.vae.downscale);
     if (tile % align) throw new UsageError(`--tile must be a multiple of ${align} for these weights, got ${tile}`);
     const unetAdapters = new Set(sys.unet.namedParameters().map(([k]) => /\.lora_A\.([A-Z]+)\./.exec(k)?.[1]).filter(Boolean));
     if (unetAdapters.size && !unetAdapters.has(raw.cfaPattern)) {
