@@ -51,6 +51,10 @@ describe('scaledDotProductAttention (fused, this adapter’s kernels)', () => {
     });
   });
 
+  it('long query sequences (8 rows per lane on CPU adapters) with a partial last workgroup, forward only', async () => {
+    await checkAttention(1, 1, 1030, 37, 8, 8, false);
+  });
+
   it('head dims that are not multiples of 4 (partial vec4 loads and stores)', async () => {
     await checkAttention(2, 1, 13, 10, 5, 3);
   });
