@@ -1,5 +1,6 @@
 import { getDevice, type GpuDevice } from '../../runtime/index.js';
 import { timeCandidates, type CandidateTiming } from './autotune-run.js';
+import { isCpuAdapter } from './adapter-kind.js';
 import { DEFAULT_GENERAL, configName, unsupportedReason, type MatmulConfig } from './matmul-kernels.js';
 
 /**
@@ -89,11 +90,6 @@ export function matmulConfigFor(dev: GpuDevice): MatmulConfig {
   return defaultMatmulConfig(dev);
 }
 
-/** CPU implementations of WebGPU (lavapipe, SwiftShader): no shared memory worth the name, wide SIMD per subgroup. */
-function isCpuAdapter(dev: GpuDevice): boolean {
-  const a = dev.adapter;
-  return a.isFallbackAdapter || /software|swiftshader|llvmpipe|lavapipe|cpu/i.test(`${a.architecture} ${a.device} ${a.description}`);
-}
 
 /** The choice before (or without) tuning: the kernel measured fastest on this kind of adapter. */
 export function defaultMatmulConfig(dev: GpuDevice): MatmulConfig {

@@ -1,5 +1,6 @@
 import type { GpuDevice } from '../../runtime/index.js';
 import { shapeStr } from '../tensor/shape.js';
+import { isCpuAdapter } from './adapter-kind.js';
 
 /**
  * Convolution policy, below tensors: which kernels run (`useIgemm`), their register tiles, and how large inputs
@@ -50,11 +51,6 @@ export function getConv2dPath(): Conv2dPath {
  */
 const MIN_IGEMM_CHANNELS_GROUPED = 8;
 
-/** A software adapter (lavapipe, SwiftShader, WARP): its "GPU" is CPU SIMD lanes. */
-export function isCpuAdapter(dev: GpuDevice): boolean {
-  const a = dev.adapter;
-  return a.isFallbackAdapter || /software|cpu|swiftshader|llvmpipe|lavapipe|warp/i.test(`${a.architecture} ${a.device} ${a.description}`);
-}
 
 /** Whether the subgroup kernels compute a pass (forward or gradient) with `outChannelsPerGroup` outputs. */
 export function useIgemm(dev: GpuDevice, outChannelsPerGroup: number, groups: number): boolean {

@@ -8,6 +8,7 @@ import { cropPattern, type BayerPattern } from '../raw/bayer-pattern.js';
 import { exposureGainOf, type RddmSystem } from './system.js';
 import { addNoise, ddimSample, ddpmSample } from './samplers.js';
 import { checkRestoreFits, DEFAULT_MEMORY_BUDGET } from './restore-budget.js';
+import { FLIPS, flipImage, flippedPattern } from './flip-ensemble.js';
 
 export interface RestoreOptions {
   /** Inference steps: 1 is the one-step restorer; N > 1 runs DDIM (or DDPM) from the LQ latent noised to `strength`. */
@@ -30,6 +31,8 @@ export interface RestoreOptions {
   autoTarget?: number;
   /** Bytes one tile may take on the GPU and the full-resolution result on the host (default 4 GiB). */
   memoryBudget?: number;
+  /** Restore each tile and its three mirrors and average them (src/rddm/flip-ensemble.ts): 4× the time. */
+  ensemble?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Called after each stage of each tile (0-based `tile` of `tiles`) with its time including the GPU's work. */
   onStage?: (stage: RestoreStage, ms: number, tile: number, tiles: number) => void;
@@ -152,22 +155,39 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         return r;
       };
       const m = tensor(sub, [1, 1, th, tw]);
-      sys.setPattern(pattern);
-      const zL = await stage('encode', () => sys.rawLatent(m, pattern, systemGain));
-      const z0 = await stage('unet', () => {
-        if (steps <= 1) return sys.oneStepLatent(zL);
-        const start = opts.startTimestep ?? 250;
-        const zt = addNoise(sys.schedule, zL, start, opts.seed ?? 0);
-        const ts = sys.schedule.timesteps(steps, start);
-        const predict = (z: Tensor, t: number) => sys.predictNoise(z, t);
-        return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
-      });
-      zL.dispose();
-      const out = await stage('decode', () => sys.matchColour(sys.decodeLatent(z0, systemGain), m, pattern));
-      z0.dispose();
+      let out: Tensor | null = null;
+      for (const [h, v] of opts.ensemble ? FLIPS : FLIPS.slice(0, 1)) {
+        const mv = flipImage(m, h, v);
+        const pv = flippedPattern(pattern, th, tw, h, v);
+        sys.setPattern(pv);
+        const zL = await stage('encode', () => sys.rawLatent(mv, pv, systemGain));
+        const z0 = await stage('unet', () => {
+          if (steps <= 1) return sys.oneStepLatent(zL);
+          const start = opts.startTimestep ?? 250;
+          const zt = addNoise(sys.schedule, zL, start, opts.seed ?? 0);
+          const ts = sys.schedule.timesteps(steps, start);
+          const predict = (z: Tensor, t: number) => sys.predictNoise(z, t);
+          return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
+        });
+        zL.dispose();
+        const img = await stage('decode', () => flipImage(sys.matchColour(sys.decodeLatent(z0, systemGain), mv, pv), h, v));
+        z0.dispose();
+        if (mv !== m) mv.dispose();
+        if (out) {
+          const prev: Tensor = out;
+          out = noGrad(() => prev.add(img));
+          prev.dispose();
+          img.dispose();
+        } else out = img;
+      }
       m.dispose();
-      const px = await out.data();
-      out.dispose();
+      if (opts.ensemble) {
+        const sum = out!;
+        out = noGrad(() => sum.mul(1 / FLIPS.length));
+        sum.dispose();
+      }
+      const px = await out!.data();
+      out!.dispose();
       const r = Math.max(1, overlap);
       for (let y = 0; y < th; y++) {
         const wy = ramp(y, th, r, y0 === 0, y0 + th >= H);

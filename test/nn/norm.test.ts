@@ -119,6 +119,8 @@ describe('layerNorm (fused)', () => {
     [[4, 130], [130], false],
     [[2, 3, 4, 5], [4, 5], true],
     [[1, 1], [1], true],
+    // 300 short rows: several workgroups of the one-invocation-per-row kernels (CPU adapters), a partial last one.
+    [[3, 100, 20], [20], true],
   ] as const) {
     it(`shape ${JSON.stringify(shape)} over ${JSON.stringify(norm)} (affine ${affine})`, async () => {
       const tol = { atol: 2e-5, rtol: 2e-4, gradAtol: 1e-4, gradRtol: 1e-3 };

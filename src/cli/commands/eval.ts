@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, UsageError, type Command } from '../command.js';
-import { init, noGrad, tidy } from '../../index.js';
+import { init, noGrad, tidy, type Tensor } from '../../index.js';
+import { flipEnsemble } from '../../rddm/flip-ensemble.js';
 import { decodePhoto } from '../../eval/photos.js';
 import { evaluate, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, type RestoreMethod, type EvalRow } from '../../eval/evaluate.js';
 import { ComparisonGrid } from '../../eval/comparison-grid.js';
@@ -12,25 +13,21 @@ import { loadRddmDir } from '../../node/rddm-weights.js';
 import { defaultWeightsDir } from '../../node/paths.js';
 import type { RddmSystem } from '../../rddm/system.js';
 
-/** RDDM as an evaluation method: the one-step restorer with the batch's pattern adapter. */
-export function rddmMethod(sys: RddmSystem): RestoreMethod {
-  return async (b) =>
-    noGrad(() =>
-      tidy(() => {
-        const r = sys.restoreOneStep(b.lq, b.patterns[0]);
-        return r.image;
-      }),
-    );
+/** RDDM as an evaluation method: the one-step restorer with the batch's pattern adapter (or the flip ensemble). */
+export function rddmMethod(sys: RddmSystem, ensemble = false): RestoreMethod {
+  const restore = (m: Tensor, p: BayerPattern) => sys.restoreOneStep(m, p).image;
+  return async (b) => noGrad(() => tidy(() => (ensemble ? flipEnsemble(b.lq, b.patterns[0], restore) : restore(b.lq, b.patterns[0]))));
 }
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
   usage: `usage: rddm eval [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
-                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble]
+  --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'] });
+    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'], boolean: ['ensemble'] });
     noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
@@ -49,7 +46,7 @@ export const evalCommand: Command = {
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
-    if (wanted.includes('rddm')) methods.rddm = rddmMethod((await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys);
+    if (wanted.includes('rddm')) methods.rddm = rddmMethod((await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys, Boolean(flags.ensemble));
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
