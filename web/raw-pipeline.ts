@@ -47,7 +47,7 @@ export interface RestoreResult {
 const STAGES: readonly RestoreStage[] = ['encode', 'unet', 'decode'];
 const STAGE_NAMES: Record<RestoreStage, string> = { encode: 'encode (E_raw)', unet: 'UNet (one step)', decode: 'decode (D_lin)' };
 
-/** Restores with the CLI's defaults (one step, 512-pixel tiles), timing every stage of every tile. */
+/** Restores with the CLI's defaults (one step, tiles of 128 latent pixels), timing every stage of every tile. */
 export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
   // As `rddm restore`: a pattern without a trained CMB-LoRA adapter would silently run untrained weights.
   const adapters = new Set(sys.unet.namedParameters().map(([k]) => /\.lora_A\.([A-Z]+)\./.exec(k)?.[1]).filter(Boolean));
@@ -55,7 +55,6 @@ export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string
   const timings: RestoreResult['timings'] = [];
   const res = await restoreRaw(sys, raw, {
     steps: 1,
-    tile: 512,
     onStage: (stage, ms, tile, tiles) => {
       const tileName = tiles > 1 ? `tile ${tile + 1}/${tiles}: ` : '';
       timings.push({ stage: `${tileName}${STAGE_NAMES[stage]}`, ms });
