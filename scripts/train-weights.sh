@@ -22,7 +22,10 @@ stage() { # name steps lr cli-args...
   local tvar="TIME_${name^^}"
   [ -n "${!tvar:-}" ] && limit=(--time-limit "${!tvar}")
   if [ -f "$RUNS/$name/weights/manifest.json" ] && [ -f "$RUNS/$name/done" ]; then echo "stage $name: done"; return; fi
-  node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}"
+  # PERMUTE_COLOURS=1: random channel permutations of the photos (rddm train --permute-colours).
+  local aug=()
+  if [ "${PERMUTE_COLOURS:-0}" = 1 ]; then aug=(--permute-colours); fi
+  node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}" "${aug[@]}"
   touch "$RUNS/$name/done"
 }
 # INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.

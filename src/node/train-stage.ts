@@ -28,6 +28,8 @@ export interface StageRun {
   timestep?: number;
   /** Wall-clock budget of the run in seconds (see TrainOptions.timeLimitS). */
   timeLimitS?: number;
+  /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
+  permuteChannels?: boolean;
   log?: (line: string) => void;
 }
 
@@ -70,7 +72,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...(r.permuteChannels ? { permuteChannels: true } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

@@ -35,6 +35,12 @@ export interface SynthConfig {
   cropSize: number | readonly [number, number];
   /** Random horizontal and vertical flips (each with probability 1/2). */
   flip: boolean;
+  /**
+   * A random permutation of the sRGB crop's channels (uniform over the six). A handful of photos has a handful of
+   * palettes (the shipped training set: coffee, a ginger cat, two motorcycles, almost no green or blue), and a model
+   * trained on them learns that prior; permuting the channels keeps every structure and spreads the hues.
+   */
+  permuteChannels: boolean;
   /** Patterns to draw from, uniformly. */
   patterns: readonly BayerPattern[];
   degrade: Partial<DegradeConfig>;
@@ -46,6 +52,7 @@ export interface SynthConfig {
 export const DEFAULT_SYNTH: Readonly<SynthConfig> = {
   cropSize: 256,
   flip: true,
+  permuteChannels: false,
   patterns: BAYER_PATTERNS,
   degrade: {},
   camera: {},
@@ -59,6 +66,8 @@ export interface CropInfo {
   left: number;
   flipH: boolean;
   flipV: boolean;
+  /** Source channel of each output channel (identity without permuteChannels). */
+  channels: readonly [number, number, number];
 }
 
 export interface SynthBatch {
@@ -113,7 +122,9 @@ function planImage(rng: HostRng, source: number, size: [number, number], crop: [
   const [h, w] = crop;
   if (H < h || W < w) throw new Error(`synthesizeBatch: image ${source} is ${H}x${W}, smaller than the ${h}x${w} crop; use a smaller cropSize or skip it`);
   const c = rng.child(0);
-  const info: CropInfo = { source, top: c.int(H - h + 1), left: c.int(W - w + 1), flipH: cfg.flip && c.bernoulli(0.5), flipV: cfg.flip && c.bernoulli(0.5) };
+  const info: CropInfo = { source, top: c.int(H - h + 1), left: c.int(W - w + 1), flipH: cfg.flip && c.bernoulli(0.5), flipV: cfg.flip && c.bernoulli(0.5), channels: [0, 1, 2] };
+  // Drawn after the crop and flips, and only when asked, so batches without it are the same as before it existed.
+  if (cfg.permuteChannels) info.channels = PERMUTATIONS[c.int(PERMUTATIONS.length)]!;
   return {
     crop: info,
     camera: sampleCameraParams(rng.child(1), cfg.camera),
@@ -122,19 +133,28 @@ function planImage(rng: HostRng, source: number, size: [number, number], crop: [
   };
 }
 
-/** Crops and flips a host image into CHW order at `out[offset…]`. */
+const PERMUTATIONS: readonly (readonly [number, number, number])[] = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+];
+
+/** Crops, flips and permutes the channels of a host image into CHW order at `out[offset…]`. */
 function cropHost(img: SrgbImage, c: CropInfo, h: number, w: number, out: Float32Array, offset: number): void {
   for (let ch = 0; ch < 3; ch++)
     for (let y = 0; y < h; y++) {
       const sy = c.top + (c.flipV ? h - 1 - y : y);
       for (let x = 0; x < w; x++) {
         const sx = c.left + (c.flipH ? w - 1 - x : x);
-        out[offset + (ch * h + y) * w + x] = img.data[(sy * img.width + sx) * 3 + ch];
+        out[offset + (ch * h + y) * w + x] = img.data[(sy * img.width + sx) * 3 + c.channels[ch]!];
       }
     }
 }
 
-/** Crops and flips a GPU image into batch slot `i` of `out` [N,3,h,w]. */
+/** Crops, flips and permutes the channels of a GPU image into batch slot `i` of `out` [N,3,h,w]. */
 function cropDevice(img: Tensor, c: CropInfo, h: number, w: number, out: Tensor, i: number): void {
   tidy(() => {
     let t = img.ndim === 4 ? slice(img, 0, 0, 1) : reshape(img, [1, ...img.shape]);
@@ -142,6 +162,7 @@ function cropDevice(img: Tensor, c: CropInfo, h: number, w: number, out: Tensor,
     const reversed = (n: number) => Array.from({ length: n }, (_, k) => n - 1 - k);
     if (c.flipV) t = indexSelect(t, 2, reversed(h));
     if (c.flipH) t = indexSelect(t, 3, reversed(w));
+    if (c.channels[0] !== 0 || c.channels[1] !== 1) t = indexSelect(t, 1, [...c.channels]);
     copyInto(slice(out, 0, i, i + 1), t);
   });
 }

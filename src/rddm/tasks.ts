@@ -25,6 +25,8 @@ export interface StageOptions {
   lambdaSsim?: number;
   /** KL weight of RVAE stage 1. */
   lambdaKl?: number;
+  /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
+  permuteChannels?: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export function batchAt(opts: StageOptions, step: number, patterns: readonly Bay
   const rng = new HostRng(opts.seed ^ 0x5eed, step);
   const images = Array.from({ length: opts.batch }, () => opts.photos[rng.int(opts.photos.length)]);
   const pattern = patterns[step % patterns.length];
-  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step });
+  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false });
 }
 
 function disposeBatch(b: SynthBatch): void {

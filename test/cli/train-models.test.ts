@@ -27,4 +27,17 @@ describe('train-rvae --vae', () => {
     const { sys } = await loadRddmDir(join(run, 'w'));
     expect(vaeDownscale(sys.vae.config)).toBe(2);
   }, 120_000);
+
+  it('--permute-colours reaches the run (its config, kept in the checkpoint)', async () => {
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const run = join(dir, 'perm');
+    try {
+      expect(await runCli(['train-rvae', '--stage', '1', '--permute-colours', '--steps', '1', '--crop', '16', '--batch', '1', '--run', run, '--out', join(run, 'w')])).toBe(0);
+    } finally {
+      quiet.mockRestore();
+    }
+    const header = readFileSync(join(run, 'checkpoint.safetensors')).subarray(0, 1 << 20).toString('latin1');
+    // The run config is a JSON string inside the safetensors metadata, so its quotes are escaped there.
+    expect(header).toMatch(/permuteChannels\\?":true/);
+  }, 120_000);
 });

@@ -82,6 +82,30 @@ describe('synthesizeBatch', () => {
     expectClose(back, srgb, 2e-4, 0, 'ptp(hqLinear)');
   });
 
+  it('permuteChannels: each crop is the same crop with its channels permuted as reported; host and GPU agree', async () => {
+    const opts = { cropSize: crop, seed: 3, step: 1, degrade: { blurProb: 0, resizeProb: 0 } };
+    const plain = synthesizeBatch(images, opts);
+    expect(plain.crops.every((c) => c.channels.join() === '0,1,2')).toBe(true);
+    const seen = new Set<string>();
+    for (let step = 0; step < 6; step++) {
+      const a = synthesizeBatch(images, { ...opts, step, permuteChannels: true });
+      const b = synthesizeBatch(images, { ...opts, step });
+      const gpu = synthesizeBatch(images.map(chw), { ...opts, step, permuteChannels: true });
+      const [pa, pb] = [await a.srgb.data(), await b.srgb.data()];
+      expectClose(await gpu.srgb.data(), pa, 0, 0, 'gpu');
+      a.crops.forEach((c, i) => {
+        // The same crop and flips as without the permutation: it is drawn after them.
+        expect([c.top, c.left, c.flipH, c.flipV]).toEqual([b.crops[i].top, b.crops[i].left, b.crops[i].flipH, b.crops[i].flipV]);
+        seen.add(c.channels.join());
+        for (let ch = 0; ch < 3; ch++) {
+          const n = 16 * 16;
+          for (let k = 0; k < n; k++) expect(pa[(i * 3 + ch) * n + k]).toBe(pb[(i * 3 + c.channels[ch]) * n + k]);
+        }
+      });
+    }
+    expect(seen.size).toBeGreaterThan(3);
+  });
+
   it('generator: epochs visit every image once, batches are reproducible', async () => {
     const many = [...images, image(4, 16, 20), image(5, 22, 16), image(6, 16, 18)];
     const gen = new SynthBatchGenerator(many, 2, { cropSize: crop, seed: 11 });

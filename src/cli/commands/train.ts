@@ -29,6 +29,7 @@ const COMMON = `  --steps N        training steps (default per stage)
   --batch N --crop N --lr X
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
+  --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init`;
 
@@ -51,7 +52,7 @@ function modelFlags(flags: Record<string, unknown>): { vae?: string; unet?: stri
 
 /** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
 async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
-  const { flags, positionals } = parseArgs(args, { boolean: ['resume'], string: [...COMMON_FLAGS, extra] });
+  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours'], string: [...COMMON_FLAGS, extra] });
   noPositionals(positionals);
   const stage = stageOf(flags[extra] as string | undefined);
   const d = STAGE_DEFAULTS[stage];
@@ -82,6 +83,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     timestep,
     timeLimitS,
     config: models,
+    permuteChannels: Boolean(flags['permute-colours']),
   });
   return 0;
 }
