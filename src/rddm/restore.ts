@@ -155,8 +155,10 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         return r;
       };
       const m = tensor(sub, [1, 1, th, tw]);
-      let out: Tensor | null = null;
-      for (const [h, v] of opts.ensemble ? FLIPS : FLIPS.slice(0, 1)) {
+      // The ensemble's members are averaged on the host, as each is read back anyway.
+      const variants = opts.ensemble ? FLIPS : FLIPS.slice(0, 1);
+      const px = new Float32Array(3 * th * tw);
+      for (const [h, v] of variants) {
         const mv = flipImage(m, h, v);
         const pv = flippedPattern(pattern, th, tw, h, v);
         sys.setPattern(pv);
@@ -173,21 +175,11 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         const img = await stage('decode', () => flipImage(sys.matchColour(sys.decodeLatent(z0, systemGain), mv, pv), h, v));
         z0.dispose();
         if (mv !== m) mv.dispose();
-        if (out) {
-          const prev: Tensor = out;
-          out = noGrad(() => prev.add(img));
-          prev.dispose();
-          img.dispose();
-        } else out = img;
+        const d = await img.data();
+        img.dispose();
+        for (let i = 0; i < px.length; i++) px[i] += d[i]! / variants.length;
       }
       m.dispose();
-      if (opts.ensemble) {
-        const sum = out!;
-        out = noGrad(() => sum.mul(1 / FLIPS.length));
-        sum.dispose();
-      }
-      const px = await out!.data();
-      out!.dispose();
       const r = Math.max(1, overlap);
       for (let y = 0; y < th; y++) {
         const wy = ramp(y, th, r, y0 === 0, y0 + th >= H);
