@@ -25,15 +25,19 @@ stage() { # name steps lr cli-args...
   # PERMUTE_COLOURS=1: random channel permutations of the photos (rddm train --permute-colours).
   local aug=()
   if [ "${PERMUTE_COLOURS:-0}" = 1 ]; then aug=(--permute-colours); fi
+  # LR_SCHEDULE=cosine: decay each stage's learning rate over its STEPS_* (rddm train --lr-schedule).
+  if [ -n "${LR_SCHEDULE:-}" ]; then aug+=(--lr-schedule "$LR_SCHEDULE"); fi
   node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}" "${aug[@]}"
   touch "$RUNS/$name/done"
 }
 # INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.
-# VAE / UNET pick the model configs of a from-scratch stage 1 (default tiny-vae, tiny-unet).
+# VAE / UNET / LORA_RANK pick the model configs and CMB-LoRA rank of a from-scratch stage 1 (default tiny-vae,
+# tiny-unet, 4).
 first=()
 if [ -n "${INIT_RVAE1:-}" ]; then first=(--init "$INIT_RVAE1"); else
   if [ -n "${VAE:-}" ]; then first+=(--vae "$VAE"); fi
   if [ -n "${UNET:-}" ]; then first+=(--unet "$UNET"); fi
+  if [ -n "${LORA_RANK:-}" ]; then first+=(--lora-rank "$LORA_RANK"); fi
 fi
 stage rvae1 "${STEPS_RVAE1:-600}" "${LR_RVAE1:-2e-3}" train-rvae --stage 1 "${first[@]}"
 stage rvae2 "${STEPS_RVAE2:-250}" "${LR_RVAE2:-1e-3}" train-rvae --stage 2 --init "$RUNS/rvae1/weights"

@@ -60,7 +60,7 @@ export function parseArgs(
   return { flags, positionals };
 }
 
-type Flags = Record<string, string | boolean>;
+export type Flags = Record<string, string | boolean>;
 
 /** Throws a UsageError for positional arguments a command does not take. */
 export function noPositionals(positionals: readonly string[]): void {

@@ -94,6 +94,16 @@ const tinyVae: VaeConfig = {
  */
 const tinyVaeX2: VaeConfig = { ...tinyVae, blockOutChannels: [32, 64] };
 
+/**
+ * tiny-vae-x2 with 16 latent channels (as SD3's VAE): 4 numbers per pixel instead of 2, so the latent is no longer a
+ * bottleneck and the RVAE can approach an identity on linear images; the restorer then denoises and demosaics in a
+ * space the decoder renders nearly losslessly.
+ */
+const tinyVaeX2L16: VaeConfig = { ...tinyVaeX2, latentChannels: 16 };
+
+/** tiny-vae-x2-l16 at 1.5× the widths (2.25× the parameters and FLOPs). */
+const miniVaeX2L16: VaeConfig = { ...tinyVaeX2L16, blockOutChannels: [48, 96] };
+
 const tinyUnet: UNetConfig = {
   kind: 'unet',
   inChannels: 8,
@@ -110,6 +120,9 @@ const tinyUnet: UNetConfig = {
   freqShift: 0,
   contextLength: 4,
 };
+
+/** tiny-unet for the 16-channel latents of tiny-vae-x2-l16 / mini-vae-x2-l16. */
+const tinyUnetL16: UNetConfig = { ...tinyUnet, inChannels: 16, outChannels: 16 };
 
 const smallVae: VaeConfig = {
   kind: 'vae',
@@ -147,6 +160,9 @@ export const MODEL_CONFIGS = {
   'tiny-unet': tinyUnet,
   'tiny-vae': tinyVae,
   'tiny-vae-x2': tinyVaeX2,
+  'tiny-vae-x2-l16': tinyVaeX2L16,
+  'mini-vae-x2-l16': miniVaeX2L16,
+  'tiny-unet-l16': tinyUnetL16,
 } as const satisfies Record<string, ModelConfig>;
 
 export type ModelConfigName = keyof typeof MODEL_CONFIGS;

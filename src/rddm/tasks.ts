@@ -2,6 +2,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../ops/creation.js';
 import { randn } from '../ops/random.js';
 import { AdamW } from '../optim/adamw.js';
+import { warmupCosine } from '../optim/schedules.js';
+import type { LrSchedule } from '../optim/optimizer.js';
 import { HostRng } from '../random/host-rng.js';
 import { synthesizeBatch, type SrgbImage, type SynthBatch } from '../raw/synth-batch.js';
 import { mosaic } from '../raw/bayer.js';
@@ -27,6 +29,20 @@ export interface StageOptions {
   lambdaKl?: number;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
+  /**
+   * 'cosine': the learning rate warms up over the first 2% of `totalSteps` (at most 20 steps), then follows a cosine
+   * from `lr` down to lr/10 at `totalSteps`. Absent: constant `lr`.
+   */
+  lrSchedule?: 'cosine';
+  totalSteps?: number;
+}
+
+/** The stage's learning rate: constant, or opts.lrSchedule over opts.totalSteps. */
+export function stageLr(opts: StageOptions): number | LrSchedule {
+  if (!opts.lrSchedule) return opts.lr;
+  const total = opts.totalSteps;
+  if (!total || total < 1) throw new Error(`lrSchedule '${opts.lrSchedule}' needs totalSteps >= 1, got ${total}`);
+  return warmupCosine({ lr: opts.lr, warmup: Math.min(20, Math.floor(total * 0.02)), total, minLr: opts.lr / 10 });
 }
 
 /**
@@ -140,5 +156,5 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
       };
       break;
   }
-  return { model: sys, optimizer: new AdamW(params, { lr: opts.lr, weightDecay: 0 }), loss };
+  return { model: sys, optimizer: new AdamW(params, { lr: stageLr(opts), weightDecay: 0 }), loss };
 }

@@ -15,7 +15,7 @@ describe('train-rvae --vae', () => {
   it('trains the named VAE, records it in the weights, and resumes with it', async () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = join(dir, 'run');
-    const args = ['train-rvae', '--stage', '1', '--vae', 'tiny-vae-x2', '--crop', '16', '--batch', '1', '--seed', '2', '--run', run, '--out', join(run, 'w')];
+    const args = ['train-rvae', '--stage', '1', '--vae', 'tiny-vae-x2-l16', '--unet', 'tiny-unet-l16', '--lora-rank', '8', '--crop', '16', '--batch', '1', '--seed', '2', '--run', run, '--out', join(run, 'w')];
     try {
       expect(await runCli([...args, '--steps', '2'])).toBe(0);
       expect(await runCli([...args, '--steps', '3', '--resume'])).toBe(0);
@@ -23,9 +23,27 @@ describe('train-rvae --vae', () => {
       quiet.mockRestore();
     }
     const manifest = JSON.parse(readFileSync(join(run, 'w', 'manifest.json'), 'utf8'));
-    expect([manifest.config.vae, manifest.config.unet, manifest.steps]).toEqual(['tiny-vae-x2', 'tiny-unet', 3]);
+    expect([manifest.config.vae, manifest.config.unet, manifest.config.loraRank, manifest.steps]).toEqual(['tiny-vae-x2-l16', 'tiny-unet-l16', 8, 3]);
     const { sys } = await loadRddmDir(join(run, 'w'));
-    expect(vaeDownscale(sys.vae.config)).toBe(2);
+    expect([vaeDownscale(sys.vae.config), sys.vae.config.latentChannels]).toEqual([2, 16]);
+    // The next stage takes the models and the rank from --init, and refuses to be told otherwise.
+    expect(await runCli(['train-rvae', '--stage', '2', '--init', join(run, 'w'), '--lora-rank', '4', '--run', join(dir, 'r2')])).toBe(2);
+  }, 120_000);
+
+  it('--lr-schedule cosine decays the logged learning rate over --steps; a bad value is a usage error', async () => {
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const run = join(dir, 'cos');
+    try {
+      expect(await runCli(['train-rvae', '--stage', '1', '--lr-schedule', 'linear', '--run', run])).toBe(2);
+      expect(await runCli(['train-rvae', '--stage', '1', '--lr-schedule', 'cosine', '--lr', '1e-3', '--steps', '3', '--crop', '16', '--batch', '1', '--run', run, '--out', join(run, 'w')])).toBe(0);
+    } finally {
+      quiet.mockRestore();
+    }
+    const lrs = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).lr);
+    // 3 steps: no warm-up (2% of 3 rounds to 0), then 1e-3 → 5.5e-4 → 1e-4.
+    expect(lrs.length).toBe(3);
+    expect(lrs[0]).toBeGreaterThan(lrs[1]);
+    expect(lrs[2]).toBeCloseTo(1e-4, 9);
   }, 120_000);
 
   it('--permute-colours reaches the run (its config, kept in the checkpoint)', async () => {

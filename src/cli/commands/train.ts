@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
+import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, UsageError, type Command, type Flags } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -27,17 +27,23 @@ const COMMON = `  --steps N        training steps (default per stage)
   --out DIR        write the resulting weights here (default <run>/weights)
   --seed N         seed of everything (default 1)
   --batch N --crop N --lr X
+  --lr-schedule constant|cosine  cosine: short warm-up, then decay to lr/10 at --steps (default constant)
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
-                   tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init`;
+                   tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
+  --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)`;
 
-const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet'];
+const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule'];
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
-function modelFlags(flags: Record<string, unknown>): { vae?: string; unet?: string } {
-  const out: { vae?: string; unet?: string } = {};
+function modelFlags(flags: Flags): { vae?: string; unet?: string; loraRank?: number } {
+  const out: { vae?: string; unet?: string; loraRank?: number } = {};
+  if (flags['lora-rank'] !== undefined) {
+    if (flags.init) throw new UsageError('--lora-rank chooses the LoRA of a run that starts from scratch; the --init weights already fix it');
+    out.loraRank = intFlag(flags, 'lora-rank', 4, 1, 256);
+  }
   for (const kind of ['vae', 'unet'] as const) {
     const v = flags[kind];
     if (v === undefined) continue;
@@ -64,6 +70,8 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const crop = intFlag(flags, 'crop', d.crop, 8, 1 << 14);
   if (crop % 8) throw new UsageError(`--crop must be a multiple of 8 (the tiny models' alignment), got ${crop}`);
   const lr = positiveFlag(flags, 'lr', d.lr);
+  const schedule = String(flags['lr-schedule'] ?? 'constant');
+  if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got '${schedule}'`);
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
@@ -84,6 +92,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     timeLimitS,
     config: models,
     permuteChannels: Boolean(flags['permute-colours']),
+    ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
   });
   return 0;
 }
