@@ -54,10 +54,10 @@ describe.skipIf(missing !== null)('restoring the real Canon EOS 30D CR2', () => 
     // Metadata path: white balance (R/G, B/G of the means) within 10% of dcraw's, exposure within 25% (tone curves differ).
     for (const c of [0, 2]) expect(ratioErr(base, c)).toBeLessThan(Math.log(1.1));
     expect(Math.abs(Math.log(lum(base) / lum(ref)))).toBeLessThan(Math.log(1.25));
-    // The restored image: exposure within a factor 1.6 of dcraw's; channel ratios within a factor 2 — a bound for gross
-    // failures (a missing white balance is 2.2x on R/G). The shipped tiny weights have a warm cast (B/G ~1.5x low): see
-    // weights/README.md.
+    // The restored image: exposure within a factor 1.6 of dcraw's, channel ratios (R/G, B/G of the means) within 10%:
+    // mean-colour matching ties each tile's channel means to its mosaic's (the shipped weights are within 4%). This
+    // does not see a local hue error: the forest comes out red-brown (weights/README.md, "Colour on real photos").
     expect(Math.abs(Math.log(lum(ours) / lum(ref)))).toBeLessThan(Math.log(1.6));
-    for (const c of [0, 2]) expect(ratioErr(ours, c)).toBeLessThan(Math.log(2));
+    for (const c of [0, 2]) expect(ratioErr(ours, c)).toBeLessThan(Math.log(1.1));
   }, 300_000);
 });
