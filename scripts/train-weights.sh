@@ -32,12 +32,13 @@ stage() { # name steps lr cli-args...
 }
 # INIT_RVAE1=DIR continues from earlier weights (e.g. the shipped ones) instead of starting from scratch.
 # VAE / UNET / LORA_RANK pick the model configs and CMB-LoRA rank of a from-scratch stage 1 (default tiny-vae,
-# tiny-unet, 4).
+# tiny-unet, 4); PER_CHANNEL_EXPOSURE=1 gives it one exposure gain per colour channel.
 first=()
 if [ -n "${INIT_RVAE1:-}" ]; then first=(--init "$INIT_RVAE1"); else
   if [ -n "${VAE:-}" ]; then first+=(--vae "$VAE"); fi
   if [ -n "${UNET:-}" ]; then first+=(--unet "$UNET"); fi
   if [ -n "${LORA_RANK:-}" ]; then first+=(--lora-rank "$LORA_RANK"); fi
+  if [ "${PER_CHANNEL_EXPOSURE:-0}" = 1 ]; then first+=(--per-channel-exposure); fi
 fi
 stage rvae1 "${STEPS_RVAE1:-600}" "${LR_RVAE1:-2e-3}" train-rvae --stage 1 "${first[@]}"
 stage rvae2 "${STEPS_RVAE2:-250}" "${LR_RVAE2:-1e-3}" train-rvae --stage 2 --init "$RUNS/rvae1/weights"

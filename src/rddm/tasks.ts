@@ -111,7 +111,7 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
         const pattern = b.patterns[0];
         const clean = mosaic(b.hqLinear, pattern);
         const target = sys.linearLatent(b.hqLinear).detach();
-        const gain = sys.exposureGain(clean);
+        const gain = sys.exposureGain(clean, pattern);
         const zRaw = sys.rawLatent(clean, pattern, gain);
         const lLat = zRaw.sub(target).square().mean();
         const rec = sys.decodeLatent(zRaw, gain);

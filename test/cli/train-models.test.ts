@@ -15,7 +15,7 @@ describe('train-rvae --vae', () => {
   it('trains the named VAE, records it in the weights, and resumes with it', async () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = join(dir, 'run');
-    const args = ['train-rvae', '--stage', '1', '--vae', 'tiny-vae-x2-l16', '--unet', 'tiny-unet-l16', '--lora-rank', '8', '--crop', '16', '--batch', '1', '--seed', '2', '--run', run, '--out', join(run, 'w')];
+    const args = ['train-rvae', '--stage', '1', '--vae', 'tiny-vae-x2-l16', '--unet', 'tiny-unet-l16', '--lora-rank', '8', '--per-channel-exposure', '--crop', '16', '--batch', '1', '--seed', '2', '--run', run, '--out', join(run, 'w')];
     try {
       expect(await runCli([...args, '--steps', '2'])).toBe(0);
       expect(await runCli([...args, '--steps', '3', '--resume'])).toBe(0);
@@ -23,11 +23,19 @@ describe('train-rvae --vae', () => {
       quiet.mockRestore();
     }
     const manifest = JSON.parse(readFileSync(join(run, 'w', 'manifest.json'), 'utf8'));
-    expect([manifest.config.vae, manifest.config.unet, manifest.config.loraRank, manifest.steps]).toEqual(['tiny-vae-x2-l16', 'tiny-unet-l16', 8, 3]);
+    expect([manifest.config.vae, manifest.config.unet, manifest.config.loraRank, manifest.config.exposurePerChannel, manifest.steps]).toEqual(['tiny-vae-x2-l16', 'tiny-unet-l16', 8, true, 3]);
     const { sys } = await loadRddmDir(join(run, 'w'));
     expect([vaeDownscale(sys.vae.config), sys.vae.config.latentChannels]).toEqual([2, 16]);
     // The next stage takes the models and the rank from --init, and refuses to be told otherwise.
     expect(await runCli(['train-rvae', '--stage', '2', '--init', join(run, 'w'), '--lora-rank', '4', '--run', join(dir, 'r2')])).toBe(2);
+    expect(await runCli(['train-rvae', '--stage', '2', '--init', join(run, 'w'), '--per-channel-exposure', '--run', join(dir, 'r2')])).toBe(2);
+    // Stage 2 runs on those weights (its mosaic gains need the pattern).
+    const quiet2 = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await runCli(['train-rvae', '--stage', '2', '--init', join(run, 'w'), '--steps', '1', '--crop', '16', '--batch', '1', '--run', join(dir, 'r2'), '--out', join(dir, 'r2', 'w')])).toBe(0);
+    } finally {
+      quiet2.mockRestore();
+    }
   }, 120_000);
 
   it('--lr-schedule cosine decays the logged learning rate over --steps; a bad value is a usage error', async () => {

@@ -33,13 +33,19 @@ const COMMON = `  --steps N        training steps (default per stage)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
-  --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)`;
+  --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)
+  --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel) for a run that
+                   starts from scratch (likewise fixed by --init)`;
 
 const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule'];
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
-function modelFlags(flags: Flags): { vae?: string; unet?: string; loraRank?: number } {
-  const out: { vae?: string; unet?: string; loraRank?: number } = {};
+function modelFlags(flags: Flags): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
+  const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } = {};
+  if (flags['per-channel-exposure']) {
+    if (flags.init) throw new UsageError('--per-channel-exposure chooses the RVAE input of a run that starts from scratch; the --init weights already fix it');
+    out.exposurePerChannel = true;
+  }
   if (flags['lora-rank'] !== undefined) {
     if (flags.init) throw new UsageError('--lora-rank chooses the LoRA of a run that starts from scratch; the --init weights already fix it');
     out.loraRank = intFlag(flags, 'lora-rank', 4, 1, 256);
@@ -58,7 +64,7 @@ function modelFlags(flags: Flags): { vae?: string; unet?: string; loraRank?: num
 
 /** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
 async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
-  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours'], string: [...COMMON_FLAGS, extra] });
+  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours', 'per-channel-exposure'], string: [...COMMON_FLAGS, extra] });
   noPositionals(positionals);
   const stage = stageOf(flags[extra] as string | undefined);
   const d = STAGE_DEFAULTS[stage];
