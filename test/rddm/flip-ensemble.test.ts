@@ -9,7 +9,7 @@ import { BAYER_PATTERNS } from '../../src/raw/bayer-pattern.js';
 import { demosaicBilinear, mosaic } from '../../src/raw/bayer.js';
 import { restoreRaw } from '../../src/rddm/restore.js';
 import { DEFAULT_RDDM_CONFIG, RddmSystem } from '../../src/rddm/system.js';
-import type { RawImage } from '../../src/raw/raw-image.js';
+import { syntheticRaw } from '../helpers/rddm-fixtures.js';
 
 beforeAll(async () => {
   await init();
@@ -53,10 +53,7 @@ describe('flip ensemble', () => {
     sys.eval();
     const [W, H] = [32, 24];
     const codes = Uint16Array.from({ length: W * H }, (_, i) => 64 + ((i * 2654435761) >>> 20) % 3000);
-    const raw: RawImage = {
-      make: 'Test', model: 'Cam', width: W, height: H, mosaic: codes, cfaPattern: 'GRBG', blackLevel: [64, 64, 64, 64],
-      whiteLevel: 4095, asShotWB: [2, 1, 1.5], cam2rgb: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bitDepth: 12, orientation: 1, format: 'dng', warnings: [],
-    };
+    const raw = syntheticRaw(W, H, codes, 'GRBG');
     const res = await restoreRaw(sys, raw, { tile: 32, ensemble: true });
     const m = tensor(Float32Array.from(codes, (c) => (c - 64) / (4095 - 64)), [1, 1, H, W]);
     const expected = noGrad(() => flipEnsemble(m, 'GRBG', (x, p) => sys.restoreOneStep(x, p).image));

@@ -6,7 +6,7 @@ import { init, randn, tensor, tidy, noGrad, manualSeed } from '../../src/index.j
 import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../src/rddm/system.js';
 import { restoreRaw } from '../../src/rddm/restore.js';
 import { sparseRGB } from '../../src/raw/bayer.js';
-import type { RawImage } from '../../src/raw/raw-image.js';
+import { rampImageAndMosaic, syntheticRaw } from '../helpers/rddm-fixtures.js';
 
 beforeAll(async () => {
   await init();
@@ -22,14 +22,7 @@ describe('per-channel exposure normalisation', () => {
   it('gains are target / channel mean for an image, target / colour-site mean for its mosaic, and undo exactly', async () => {
     const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, exposurePerChannel: true });
     const [h, w] = [8, 8];
-    const img = new Float32Array(3 * h * w);
-    const mos = new Float32Array(h * w);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const rgb = [0.02 + 0.001 * x, 0.05 + 0.002 * y, 0.01];
-        for (let c = 0; c < 3; c++) img[c * h * w + y * w + x] = rgb[c];
-        mos[y * w + x] = rgb[y % 2 === 0 ? (x % 2 === 0 ? 0 : 1) : x % 2 === 0 ? 1 : 2];
-      }
+    const { img, mos } = rampImageAndMosaic(h, w);
     const lin = tensor(img, [1, 3, h, w]);
     const m = tensor(mos, [1, 1, h, w]);
     const gl = sys.exposureGain(lin)!;
@@ -86,10 +79,7 @@ describe('per-channel exposure normalisation', () => {
     sys.eval();
     const [W, H] = [32, 24];
     const codes = Uint16Array.from({ length: W * H }, (_, i) => 200 + (((i * 2654435761) >>> 20) % 1500));
-    const raw: RawImage = {
-      make: 'Test', model: 'Cam', width: W, height: H, mosaic: codes, cfaPattern: 'GRBG', blackLevel: [64, 64, 64, 64],
-      whiteLevel: 4095, asShotWB: [2, 1, 1.5], cam2rgb: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bitDepth: 12, orientation: 1, format: 'dng', warnings: [],
-    };
+    const raw = syntheticRaw(W, H, codes, 'GRBG');
     const res = await restoreRaw(sys, raw, { tile: 32 });
     const m = tensor(Float32Array.from(codes, (c) => (c - 64) / (4095 - 64)), [1, 1, H, W]);
     const direct = noGrad(() => sys.restoreOneStep(m, 'GRBG').image);

@@ -7,6 +7,7 @@ import { tileStarts, binRaw, normalizeMosaic } from '../../src/rddm/restore.js';
 import { saveRddm, loadRddm } from '../../src/rddm/weights.js';
 import { memorySource, concatBytes } from '../../src/io/safetensors.js';
 import type { RawImage } from '../../src/raw/raw-image.js';
+import { rampImageAndMosaic } from '../helpers/rddm-fixtures.js';
 
 beforeAll(async () => {
   await init();
@@ -91,16 +92,8 @@ describe('RDDM system', () => {
 
   it('exposure normalisation: an image and its mosaic get the same gain, it is undone exactly, and decoding needs it', async () => {
     const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, exposureTarget: 0.2 });
-    // A linear image with different channel levels; its RGGB mosaic samples R, G, G, B in each 2x2 block.
     const [h, w] = [8, 8];
-    const img = new Float32Array(3 * h * w);
-    const mos = new Float32Array(h * w);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const rgb = [0.02 + 0.001 * x, 0.05 + 0.002 * y, 0.01];
-        for (let c = 0; c < 3; c++) img[c * h * w + y * w + x] = rgb[c];
-        mos[y * w + x] = rgb[y % 2 === 0 ? (x % 2 === 0 ? 0 : 1) : x % 2 === 0 ? 1 : 2];
-      }
+    const { img, mos } = rampImageAndMosaic(h, w);
     const lin = tensor(img, [1, 3, h, w]);
     const m = tensor(mos, [1, 1, h, w]);
     const [gl, gm] = [sys.exposureGain(lin)!, sys.exposureGain(m)!];
