@@ -5,6 +5,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { globalGradNorm, scaleGradsToNorm } from '../optim/clip.js';
 import { DeviceLostError, GpuError, getDevice } from '../../runtime/index.js';
 import { Progress } from './progress.js';
+import { configChanges } from './config-diff.js';
 import { checkpointTensors, serializeCheckpoint, type LoadedCheckpoint, type RunState } from './checkpoint.js';
 import type { Module } from '../nn/module.js';
 
@@ -105,6 +106,12 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
   if (opts.resume) {
     const ck = await store.loadCheckpoint();
     if (ck) {
+      // The total step count may grow (a run extended past its first --steps); anything else that differs would
+      // continue a different run than the one checkpointed.
+      const changes = configChanges(ck.state.config, opts.config).filter((c) => !/^(.*\.)?totalSteps:/.test(c));
+      if (ck.state.config !== undefined && changes.length) {
+        throw new Error(`--resume: this run's settings differ from its checkpoint's:\n  ${changes.join('\n  ')}\npass the same options as the checkpointed run, or start a new run (another --run directory) with --init from its weights`);
+      }
       const tensors = checkpointTensors(ck.params);
       task.model.loadStateDict(tensors, { strict: false });
       for (const t of Object.values(tensors)) t.dispose();

@@ -56,6 +56,21 @@ describe('training loop', () => {
     expect(store.log.map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
   });
 
+  it('--resume refuses settings that differ from the checkpoint, by name, and leaves the checkpoint as it was', async () => {
+    const config = { stage: 'x', lr: 1e-3, crop: 64, totalSteps: 6, rddm: { vae: 'a', exposurePerChannel: true } };
+    const store = new MemoryRunStore();
+    await train(makeTask(), { steps: 6, seed: 3, config, store, checkpointEvery: 3, log: () => {} });
+    const saved = store.checkpoint;
+    const changed = { ...config, crop: 32, rddm: { vae: 'a' } };
+    await expect(train(makeTask(), { steps: 9, seed: 3, config: changed, store, resume: true, log: () => {} })).rejects.toThrow(
+      /settings differ[\s\S]*crop: 64 → 32[\s\S]*rddm\.exposurePerChannel: true → absent[\s\S]*--init/,
+    );
+    expect(store.checkpoint).toBe(saved);
+    // Extending the run (a larger total for the lr schedule) is allowed.
+    const longer = await train(makeTask(), { steps: 9, seed: 3, config: { ...config, totalSteps: 9 }, store, resume: true, log: () => {} });
+    expect([longer.resumedFrom, longer.history.length]).toEqual([6, 9]);
+  });
+
   it('a run that starts from step 0 drops log records of an attempt killed before its first checkpoint', async () => {
     for (const resume of [false, true]) {
       const store = new MemoryRunStore();
