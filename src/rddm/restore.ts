@@ -102,22 +102,23 @@ function ramp(i: number, n: number, r: number, atStart: boolean, atEnd: boolean)
   return w;
 }
 
-/**
- * Restores a RAW image to a camera-linear RGB image (planar [3, H', W'] with H', W' the size cropped to a multiple
- * of the model's alignment), tile by tile so memory stays bounded for full-resolution photos.
- */
 /** Mean of the R, G and B sites of the top-left H×W of a row-major mosaic `stride` wide. */
 function siteMeans(mosaic: Float32Array, stride: number, H: number, W: number, pattern: BayerPattern): [number, number, number] {
   const sum = [0, 0, 0], count = [0, 0, 0];
+  const colourOf = [0, 1, 2, 3].map((i) => 'RGB'.indexOf(pattern[i]!));
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const c = 'RGB'.indexOf(pattern[(y & 1) * 2 + (x & 1)]!);
+      const c = colourOf[(y & 1) * 2 + (x & 1)]!;
       sum[c] += mosaic[y * stride + x]!;
       count[c]++;
     }
   return [sum[0] / count[0], sum[1] / count[1], sum[2] / count[2]];
 }
 
+/**
+ * Restores a RAW image to a camera-linear RGB image (planar [3, H', W'] with H', W' the size cropped to a multiple
+ * of the model's alignment), tile by tile so memory stays bounded for full-resolution photos.
+ */
 export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOptions = {}): Promise<{ linear: Float32Array; width: number; height: number; pattern: BayerPattern; gain: number }> {
   const align = 2 * sys.vae.downscale;
   const H = raw.height - (raw.height % align);
@@ -133,8 +134,9 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   const full = normalizeMosaic(raw);
   const exposureTarget = sys.config.exposureTarget ?? 0;
   let gain = typeof opts.gain === 'number' ? opts.gain : 1;
-  let mean = 0;
-  for (const v of full) mean += v / full.length;
+  let sum = 0;
+  for (const v of full) sum += v;
+  const mean = sum / full.length;
   if (opts.gain === undefined || opts.gain === 'auto') {
     // Weights with exposure normalisation get it for the whole image at once, so every tile sees the same gain.
     gain = exposureTarget ? exposureGainOf(mean, exposureTarget) : mean > 0 ? Math.min(16, Math.max(1, (opts.autoTarget ?? 0.2) / mean)) : 1;
