@@ -34,7 +34,11 @@ stage() { # name steps lr cli-args...
 # VAE / UNET / LORA_RANK pick the model configs and CMB-LoRA rank of a from-scratch stage 1 (default tiny-vae,
 # tiny-unet, 4); PER_CHANNEL_EXPOSURE=1 gives it one exposure gain per colour channel.
 first=()
-if [ -n "${INIT_RVAE1:-}" ]; then first=(--init "$INIT_RVAE1"); else
+if [ -n "${INIT_RVAE1:-}" ]; then
+  first=(--init "$INIT_RVAE1")
+  # Stage 1 may switch earlier weights over to per-channel gains (it retrains the RVAE for them).
+  if [ "${PER_CHANNEL_EXPOSURE:-0}" = 1 ]; then first+=(--per-channel-exposure); fi
+else
   if [ -n "${VAE:-}" ]; then first+=(--vae "$VAE"); fi
   if [ -n "${UNET:-}" ]; then first+=(--unet "$UNET"); fi
   if [ -n "${LORA_RANK:-}" ]; then first+=(--lora-rank "$LORA_RANK"); fi

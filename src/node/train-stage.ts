@@ -65,6 +65,8 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
   manualSeed(r.seed);
   const sys = r.initDir ? (await loadRddmDir(r.initDir)).sys : new RddmSystem({ ...DEFAULT_RDDM_CONFIG, ...r.config });
   if (r.timestep !== undefined) (sys.config as RddmConfig).timestep = r.timestep;
+  // Stage 1 from earlier weights may switch them to per-channel gains (the CLI allows it for rvae1 only).
+  if (r.initDir && r.config?.exposurePerChannel) (sys.config as RddmConfig).exposurePerChannel = true;
   sys.nameParameters();
   sys.train();
   if (r.stage === 'rvae2') {

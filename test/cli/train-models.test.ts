@@ -66,4 +66,21 @@ describe('train-rvae --vae', () => {
     // The run config is a JSON string inside the safetensors metadata, so its quotes are escaped there.
     expect(header).toMatch(/permuteChannels\\?":true/);
   }, 120_000);
+
+  it('--per-channel-exposure switches --init weights over in stage 1 (only there)', async () => {
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const run = join(dir, 'pc');
+    const small = ['--steps', '1', '--crop', '16', '--batch', '1'];
+    try {
+      expect(await runCli(['train-rvae', '--stage', '1', ...small, '--run', join(run, 'a'), '--out', join(run, 'a', 'w')])).toBe(0);
+      expect(await runCli(['train-rvae', '--stage', '1', '--init', join(run, 'a', 'w'), '--per-channel-exposure', ...small, '--run', join(run, 'b'), '--out', join(run, 'b', 'w')])).toBe(0);
+    } finally {
+      quiet.mockRestore();
+    }
+    const before = JSON.parse(readFileSync(join(run, 'a', 'w', 'manifest.json'), 'utf8'));
+    const after = JSON.parse(readFileSync(join(run, 'b', 'w', 'manifest.json'), 'utf8'));
+    expect([before.config.exposurePerChannel ?? false, after.config.exposurePerChannel]).toEqual([false, true]);
+    const { sys } = await loadRddmDir(join(run, 'b', 'w'));
+    expect(sys.config.exposurePerChannel).toBe(true);
+  }, 120_000);
 });

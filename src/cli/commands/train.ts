@@ -34,16 +34,19 @@ const COMMON = `  --steps N        training steps (default per stage)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
   --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)
-  --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel) for a run that
-                   starts from scratch (likewise fixed by --init)`;
+  --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
+                   starts from scratch, or for stage 1 from --init weights (switches them over); later stages
+                   take it from --init`;
 
 const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule'];
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
-function modelFlags(flags: Flags): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
+function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
   const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } = {};
   if (flags['per-channel-exposure']) {
-    if (flags.init) throw new UsageError('--per-channel-exposure chooses the RVAE input of a run that starts from scratch; the --init weights already fix it');
+    // Stage 1 retrains the RVAE, so it may switch --init weights over to per-channel gains; later stages would only
+    // see an RVAE trained for the other input.
+    if (flags.init && stage !== 'rvae1') throw new UsageError('--per-channel-exposure changes the RVAE input, so only stage 1 (train-rvae --stage 1) can take it; later stages inherit it from --init');
     out.exposurePerChannel = true;
   }
   if (flags['lora-rank'] !== undefined) {
@@ -81,7 +84,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
-  const models = modelFlags(flags);
+  const models = modelFlags(flags, stage);
   await runStage({
     stage,
     steps,
