@@ -27,6 +27,8 @@ stage() { # name steps lr cli-args...
   if [ "${PERMUTE_COLOURS:-0}" = 1 ]; then aug=(--permute-colours); fi
   # LR_SCHEDULE=cosine: decay each stage's learning rate over its STEPS_* (rddm train --lr-schedule).
   if [ -n "${LR_SCHEDULE:-}" ]; then aug+=(--lr-schedule "$LR_SCHEDULE"); fi
+  # DEGRADE_PROB=p: probability of each detail degradation, blur and resize (rddm train --degrade-prob; default 0.5).
+  if [ -n "${DEGRADE_PROB:-}" ]; then aug+=(--degrade-prob "$DEGRADE_PROB"); fi
   node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$RUNS/$name" --out "$RUNS/$name/weights" "${resume[@]}" "${limit[@]}" "${aug[@]}"
   touch "$RUNS/$name/done"
 }

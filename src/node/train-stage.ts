@@ -30,6 +30,8 @@ export interface StageRun {
   timeLimitS?: number;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
+  /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
+  degradeProb?: number;
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
   lrSchedule?: 'cosine';
   log?: (line: string) => void;
@@ -76,7 +78,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

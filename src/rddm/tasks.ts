@@ -30,6 +30,11 @@ export interface StageOptions {
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
   /**
+   * Probability of each detail degradation, blur and resize (DegradeConfig.blurProb and .resizeProb; default 0.5
+   * each, so a quarter of the inputs are only noisy and mosaicked). 0 trains on noise + mosaic alone.
+   */
+  degradeProb?: number;
+  /**
    * 'cosine': the learning rate warms up over the first 2% of `totalSteps` (at most 20 steps), then follows a cosine
    * from `lr` down to lr/10 at `totalSteps`. Absent: constant `lr`.
    */
@@ -53,7 +58,8 @@ export function batchAt(opts: StageOptions, step: number, patterns: readonly Bay
   const rng = new HostRng(opts.seed ^ 0x5eed, step);
   const images = Array.from({ length: opts.batch }, () => opts.photos[rng.int(opts.photos.length)]);
   const pattern = patterns[step % patterns.length];
-  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false });
+  const degrade = opts.degradeProb === undefined ? {} : { blurProb: opts.degradeProb, resizeProb: opts.degradeProb };
+  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false, degrade });
 }
 
 function disposeBatch(b: SynthBatch): void {

@@ -30,6 +30,7 @@ const COMMON = `  --steps N        training steps (default per stage)
   --lr-schedule constant|cosine  cosine: short warm-up, then decay to lr/10 at --steps (default constant)
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
+  --degrade-prob P  probability of each detail degradation, blur and resize (default 0.5; 0: noise + mosaic only)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
@@ -38,7 +39,7 @@ const COMMON = `  --steps N        training steps (default per stage)
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
-const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule'];
+const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob'];
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
 function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
@@ -81,6 +82,11 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const lr = positiveFlag(flags, 'lr', d.lr);
   const schedule = String(flags['lr-schedule'] ?? 'constant');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got '${schedule}'`);
+  let degradeProb: number | undefined;
+  if (flags['degrade-prob'] !== undefined) {
+    degradeProb = Number(flags['degrade-prob']);
+    if (!(degradeProb >= 0 && degradeProb <= 1)) throw new UsageError(`--degrade-prob must be a probability in [0, 1], got '${flags['degrade-prob']}'`);
+  }
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
@@ -101,6 +107,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     timeLimitS,
     config: models,
     permuteChannels: Boolean(flags['permute-colours']),
+    ...(degradeProb !== undefined ? { degradeProb } : {}),
     ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
   });
   return 0;
