@@ -23,11 +23,13 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
   usage: `usage: rddm eval [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
-                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble] [--degrade-prob 0]
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
+  --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
+             (default 0: noise + mosaic only, the design's evaluation setting).
   --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods'], boolean: ['ensemble'] });
+    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob'], boolean: ['ensemble'] });
     noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
@@ -36,6 +38,8 @@ export const evalCommand: Command = {
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
     for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
+    const degradeProb = Number(flags['degrade-prob'] ?? 0);
+    if (!(degradeProb >= 0 && degradeProb <= 1)) throw new UsageError(`--degrade-prob must be a probability in [0, 1], got '${flags['degrade-prob']}'`);
     if (flags.json !== undefined) outputPath(String(flags.json), '--json');
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
     const dir = String(flags.data ?? 'data/photos/eval');
@@ -51,12 +55,14 @@ export const evalCommand: Command = {
     if (wanted.includes('classical')) methods.classical = classicalMethod();
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
     const t0 = performance.now();
-    const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1 });
+    const synth = degradeProb > 0 ? { degrade: { blurProb: degradeProb, resizeProb: degradeProb } } : undefined;
+    const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth });
     const all = averageOverPatterns(rows);
     console.log(formatEvalTable([...rows, ...all]));
-    console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    const degraded = degradeProb > 0 ? `, blur and resize each with probability ${degradeProb}` : '';
+    console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}${degraded}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (flags.json) {
-      const out = { photos: files, crop, seed, rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
+      const out = { photos: files, crop, seed, degradeProb, rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
       await writeFileAtomic(String(flags.json), JSON.stringify(out, null, 2) + '\n');
     }
     if (grid) await writeFileAtomic(String(flags.grid), await encodePng(grid.render()));
