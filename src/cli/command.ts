@@ -87,6 +87,15 @@ export function positiveFlag(flags: Flags, key: string, dflt: number): number {
   return n;
 }
 
+/** `--key P` as a probability in [0, 1]; undefined when absent. */
+export function probabilityFlag(flags: Flags, key: string): number | undefined {
+  const v = flags[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !(n >= 0 && n <= 1)) throw new UsageError(`--${key} must be a probability in [0, 1], got '${String(v)}'`);
+  return n;
+}
+
 /** Throws (exit 1) unless `path` is an existing file; `what` says what it was for. */
 export function inputFile(path: string, what = 'input file'): void {
   if (!existsSync(path)) throw new Error(`${path}: no such ${what}`);

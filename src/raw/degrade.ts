@@ -42,6 +42,11 @@ export const DEFAULT_DEGRADE: Readonly<DegradeConfig> = {
   scaleRange: [1, 4],
 };
 
+/** Blur and resize each with probability `p`, everything else as the defaults. */
+export function degradeWithProbability(p: number): Partial<DegradeConfig> {
+  return { blurProb: p, resizeProb: p };
+}
+
 /** What happens to one image: a blur (σ along the rotated x/y axes, angle θ in radians) or none, and a scale. */
 export interface DegradePlan {
   blur: { sigmaX: number; sigmaY: number; theta: number } | null;

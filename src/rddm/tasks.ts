@@ -6,6 +6,7 @@ import { warmupCosine } from '../optim/schedules.js';
 import type { LrSchedule } from '../optim/optimizer.js';
 import { HostRng } from '../random/host-rng.js';
 import { synthesizeBatch, type SrgbImage, type SynthBatch } from '../raw/synth-batch.js';
+import { degradeWithProbability } from '../raw/degrade.js';
 import { mosaic } from '../raw/bayer.js';
 import { ptp } from '../raw/ptp.js';
 import { BAYER_PATTERNS, type BayerPattern } from '../raw/bayer-pattern.js';
@@ -58,11 +59,11 @@ export function batchAt(opts: StageOptions, step: number, patterns: readonly Bay
   const rng = new HostRng(opts.seed ^ 0x5eed, step);
   const images = Array.from({ length: opts.batch }, () => opts.photos[rng.int(opts.photos.length)]);
   const pattern = patterns[step % patterns.length];
-  const degrade = opts.degradeProb === undefined ? {} : { blurProb: opts.degradeProb, resizeProb: opts.degradeProb };
+  const degrade = opts.degradeProb === undefined ? {} : degradeWithProbability(opts.degradeProb);
   return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false, degrade });
 }
 
-function disposeBatch(b: SynthBatch): void {
+export function disposeBatch(b: SynthBatch): void {
   for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb]) t.dispose();
 }
 

@@ -1,7 +1,7 @@
 // StageOptions.degradeProb (rddm train --degrade-prob) sets how often the training pairs are blurred and resized.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/index.js';
-import { batchAt, type StageOptions } from '../../src/rddm/tasks.js';
+import { batchAt, disposeBatch, type StageOptions } from '../../src/rddm/tasks.js';
 import type { SrgbImage } from '../../src/raw/synth-batch.js';
 import { runCli } from '../../src/cli/cli.js';
 
@@ -15,7 +15,7 @@ function plansOf(o: StageOptions, steps: number) {
   for (let s = 0; s < steps; s++) {
     const b = batchAt(o, s);
     plans.push(...b.degradations);
-    for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb]) t.dispose();
+    disposeBatch(b);
   }
   return plans;
 }

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, UsageError, type Command } from '../command.js';
+import { inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, probabilityFlag, UsageError, type Command } from '../command.js';
 import { init, noGrad, tidy, type Tensor } from '../../index.js';
 import { flipEnsemble } from '../../rddm/flip-ensemble.js';
 import { decodePhoto } from '../../eval/photos.js';
 import { evaluate, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, type RestoreMethod, type EvalRow } from '../../eval/evaluate.js';
 import { ComparisonGrid } from '../../eval/comparison-grid.js';
+import { degradeWithProbability } from '../../raw/degrade.js';
 import { BAYER_PATTERNS, isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
 import { encodePng } from '../../io/png.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
@@ -38,8 +39,7 @@ export const evalCommand: Command = {
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
     for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
-    const degradeProb = Number(flags['degrade-prob'] ?? 0);
-    if (!(degradeProb >= 0 && degradeProb <= 1)) throw new UsageError(`--degrade-prob must be a probability in [0, 1], got '${flags['degrade-prob']}'`);
+    const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     if (flags.json !== undefined) outputPath(String(flags.json), '--json');
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
     const dir = String(flags.data ?? 'data/photos/eval');
@@ -55,7 +55,7 @@ export const evalCommand: Command = {
     if (wanted.includes('classical')) methods.classical = classicalMethod();
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
     const t0 = performance.now();
-    const synth = degradeProb > 0 ? { degrade: { blurProb: degradeProb, resizeProb: degradeProb } } : undefined;
+    const synth = degradeProb > 0 ? { degrade: degradeWithProbability(degradeProb) } : undefined;
     const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth });
     const all = averageOverPatterns(rows);
     console.log(formatEvalTable([...rows, ...all]));

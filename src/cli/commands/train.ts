@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, UsageError, type Command, type Flags } from '../command.js';
+import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -82,11 +82,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const lr = positiveFlag(flags, 'lr', d.lr);
   const schedule = String(flags['lr-schedule'] ?? 'constant');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got '${schedule}'`);
-  let degradeProb: number | undefined;
-  if (flags['degrade-prob'] !== undefined) {
-    degradeProb = Number(flags['degrade-prob']);
-    if (!(degradeProb >= 0 && degradeProb <= 1)) throw new UsageError(`--degrade-prob must be a probability in [0, 1], got '${flags['degrade-prob']}'`);
-  }
+  const degradeProb = probabilityFlag(flags, 'degrade-prob');
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
