@@ -81,7 +81,7 @@ describe('RAW path: no colour shift or mosaic artefacts (shipped weights)', () =
       sys.setPattern(pattern);
       const { restored, raw, naive } = noGrad(() => {
         const m = mosaic(hq, pattern);
-        const gain = sys.exposureGain(m);
+        const gain = sys.exposureGain(m, pattern);
         const zL = sys.rawLatent(m, pattern, gain);
         const r = sys.decodeLatent(zL, gain);
         const one = sys.decodeLatent(sys.oneStepLatent(zL), gain);
