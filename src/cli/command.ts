@@ -87,6 +87,15 @@ export function positiveFlag(flags: Flags, key: string, dflt: number): number {
   return n;
 }
 
+/** `--key X` as a finite number ≥ 0 (a loss weight may switch its term off); undefined when absent. */
+export function nonNegativeFlag(flags: Flags, key: string): number | undefined {
+  const v = flags[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${key} must be a number ≥ 0, got '${String(v)}'`);
+  return n;
+}
+
 /** `--key P` as a probability in [0, 1]; undefined when absent. */
 export function probabilityFlag(flags: Flags, key: string): number | undefined {
   const v = flags[key];

@@ -34,6 +34,8 @@ export interface StageRun {
   degradeProb?: number;
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
   lrSchedule?: 'cosine';
+  /** Dual-domain loss weights of the one-step stage (StageOptions.lambda*); absent ones keep their defaults. */
+  lossWeights?: Pick<StageOptions, 'lambdaLatent' | 'lambdaPixel' | 'lambdaSsim'>;
   log?: (line: string) => void;
 }
 
@@ -78,7 +80,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { inputFile, intFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
+import { inputFile, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -32,6 +32,8 @@ const COMMON = `  --steps N        training steps (default per stage)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
   --degrade-prob P  probability of each detail degradation, blur and resize (default 0.5; 0: noise + mosaic only)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
+  --lambda-latent X --lambda-pixel X --lambda-ssim X  weights of the one-step stage's dual-domain loss terms
+                   (latent MSE, sRGB pixel MSE, 1 − SSIM; defaults 1, 1, 0.2)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
   --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)
@@ -39,7 +41,18 @@ const COMMON = `  --steps N        training steps (default per stage)
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
-const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob'];
+const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
+
+const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+
+/** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
+function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
+  const given = LOSS_WEIGHT_FLAGS.filter((k) => flags[k] !== undefined);
+  if (given.length && stage !== 'onestep') throw new UsageError(`--${given[0]} weighs a term of the one-step stage's dual-domain loss (rddm train --mode onestep); stage ${stage} has no such term`);
+  const [lambdaLatent, lambdaPixel, lambdaSsim] = LOSS_WEIGHT_FLAGS.map((k) => nonNegativeFlag(flags, k));
+  if (lambdaLatent === 0 && lambdaPixel === 0 && lambdaSsim === 0) throw new UsageError('--lambda-latent, --lambda-pixel and --lambda-ssim are all 0: nothing left to train on');
+  return { ...(lambdaLatent !== undefined ? { lambdaLatent } : {}), ...(lambdaPixel !== undefined ? { lambdaPixel } : {}), ...(lambdaSsim !== undefined ? { lambdaSsim } : {}) };
+}
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
 function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
@@ -87,6 +100,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
   const models = modelFlags(flags, stage);
+  const lossWeights = lossWeightFlags(flags, stage);
   await runStage({
     stage,
     steps,
@@ -103,6 +117,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     timeLimitS,
     config: models,
     permuteChannels: Boolean(flags['permute-colours']),
+    lossWeights,
     ...(degradeProb !== undefined ? { degradeProb } : {}),
     ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
   });
