@@ -166,7 +166,7 @@ export class RddmSystem extends Module {
       if (!this.config.exposurePerChannel) level = exposureLevel(x.detach());
       else if (x.shape[1] === 3) level = x.detach().mean([2, 3], true);
       else {
-        if (!pattern) throw new Error('internal: per-channel exposure gains of a mosaic need its Bayer pattern');
+        if (!pattern) throw new Error('exposureGain: these weights use per-channel exposure gains (exposurePerChannel), so a mosaic [N,1,H,W] needs its Bayer pattern: pass it as the second argument');
         level = colourSiteMeans(x.detach(), pattern);
       }
       return level.clamp(target / MAX_EXPOSURE_GAIN, target / MIN_EXPOSURE_GAIN).reciprocal().mul(target);

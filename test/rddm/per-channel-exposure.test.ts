@@ -36,7 +36,7 @@ describe('per-channel exposure normalisation', () => {
       expect(Math.abs(vm[c] - vl[c]) / vl[c]).toBeLessThan(0.05);
     }
     // A mosaic's gains depend on which sites are which colour.
-    expect(() => sys.exposureGain(m)).toThrow(/pattern/);
+    expect(() => sys.exposureGain(m)).toThrow(/needs its Bayer pattern: pass it as the second argument/);
     const back = sys.fromModelDomain(sys.toModelDomain(lin, gl), gl);
     expect(maxRel(await back.data(), img)).toBeLessThan(1e-4);
     for (const t of [lin, m, gl, gm, back]) t.dispose();
