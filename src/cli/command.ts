@@ -78,31 +78,28 @@ export function intFlag(flags: Flags, key: string, dflt: number, min: number, ma
   return n;
 }
 
+/** `--key X` as a finite number that passes `ok` (else a usage error saying it must be `what`); undefined when absent. */
+function numberFlag(flags: Flags, key: string, ok: (n: number) => boolean, what: string): number | undefined {
+  const v = flags[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UsageError(`--${key} must be ${what}, got '${String(v)}'`);
+  return n;
+}
+
 /** A positive finite number option, `dflt` when absent. */
 export function positiveFlag(flags: Flags, key: string, dflt: number): number {
-  const v = flags[key];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${key} must be a positive number, got '${String(v)}'`);
-  return n;
+  return numberFlag(flags, key, (n) => n > 0, 'a positive number') ?? dflt;
 }
 
 /** `--key X` as a finite number ≥ 0 (a loss weight may switch its term off); undefined when absent. */
 export function nonNegativeFlag(flags: Flags, key: string): number | undefined {
-  const v = flags[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--${key} must be a number ≥ 0, got '${String(v)}'`);
-  return n;
+  return numberFlag(flags, key, (n) => n >= 0, 'a number ≥ 0');
 }
 
 /** `--key P` as a probability in [0, 1]; undefined when absent. */
 export function probabilityFlag(flags: Flags, key: string): number | undefined {
-  const v = flags[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !(n >= 0 && n <= 1)) throw new UsageError(`--${key} must be a probability in [0, 1], got '${String(v)}'`);
-  return n;
+  return numberFlag(flags, key, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]');
 }
 
 /** Throws (exit 1) unless `path` is an existing file; `what` says what it was for. */
