@@ -61,6 +61,11 @@ export function applyCmbLora(model: Module, opts: CmbLoraOptions = {}): CmbLoraI
   return { paths, rank, loraParameters: cmbLoraParameterCount(model), trainableParameters: model.parameterCount(true) };
 }
 
+/** Grows every adapter of every LoRA layer under `model` to `rank` (LoRALayer.growAdapter: outputs unchanged). */
+export function growCmbLora(model: Module, rank: number): void {
+  for (const [, layer] of loraLayers(model)) for (const name of layer.adapterNames) layer.growAdapter(name, rank);
+}
+
 /** Activates the adapter of `pattern` in every CMB-LoRA layer (null: base weights only, e.g. for stage 1). */
 export function setBayerPattern(model: Module, pattern: BayerPattern | null): void {
   if (pattern !== null) assertBayerPattern('setBayerPattern', pattern);

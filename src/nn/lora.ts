@@ -3,6 +3,7 @@ import { tidy } from '../tensor/scope.js';
 import { shapeStr } from '../tensor/shape.js';
 import { noGrad } from '../autograd/graph.js';
 import { zeros } from '../ops/creation.js';
+import { concat } from '../ops/shape-ops.js';
 import { conv2d } from '../ops/conv2d.js';
 import { Module, parameter, assignInPlace } from './module.js';
 import { Linear, kaimingUniform } from './linear.js';
@@ -84,6 +85,30 @@ export abstract class LoRALayer<Base extends Module = Module> extends Module {
     const A = new LoRAFactor(kaimingUniform(aShape, fanIn));
     const B = new LoRAFactor(zeros(bShape));
     this.adapters.set(name, { rank, alpha: opts.alpha ?? rank, A, B });
+    return this;
+  }
+
+  /**
+   * Widens adapter `name` to `rank` without changing what it adds: A gains kaiming-uniform rows, B zero columns, and
+   * α grows with r so that α/r stays. The new directions then train as a fresh adapter's would, from where the
+   * trained ones left off (more capacity for trained weights without starting over).
+   */
+  growAdapter(name: string, rank: number): this {
+    const a = this.adapter(name);
+    if (!Number.isInteger(rank) || rank < a.rank) throw new Error(`LoRA: adapter '${name}' has rank ${a.rank}; it can grow to a larger integer rank, not ${rank}`);
+    if (rank === a.rank) return this;
+    if (this.merged === name) throw new Error(`LoRA: adapter '${name}' is merged into the base weight; unmerge it before growing it`);
+    const [aShape, bShape, fanIn] = this.factorShapes(rank);
+    const extra = rank - a.rank;
+    const [A, B] = noGrad(() =>
+      tidy(() => [
+        concat([a.A.weight, kaimingUniform([extra, ...aShape.slice(1)], fanIn)], 0),
+        concat([a.B.weight, zeros([bShape[0], extra, ...bShape.slice(2)])], 1),
+      ]),
+    );
+    a.A.weight.dispose();
+    a.B.weight.dispose();
+    this.adapters.set(name, { rank, alpha: (a.alpha * rank) / a.rank, A: new LoRAFactor(A), B: new LoRAFactor(B) });
     return this;
   }
 

@@ -71,6 +71,8 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
   if (r.timestep !== undefined) (sys.config as RddmConfig).timestep = r.timestep;
   // Stage 1 from earlier weights may switch them to per-channel gains (the CLI allows it for rvae1 only).
   if (r.initDir && r.config?.exposurePerChannel) (sys.config as RddmConfig).exposurePerChannel = true;
+  // The one-step stage may widen the trained CMB-LoRA (the CLI allows it there only); a checkpoint then resumes at that rank.
+  if (r.initDir && r.config?.loraRank !== undefined) sys.growLora(r.config.loraRank);
   sys.nameParameters();
   sys.train();
   if (r.stage === 'rvae2') {

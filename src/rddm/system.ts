@@ -6,7 +6,7 @@ import { AutoencoderKL, Encoder } from '../models/vae.js';
 import { UNet2DConditionModel } from '../models/unet.js';
 import { NullTextContext } from '../models/text-context.js';
 import { getModelConfig, type UNetConfig, type VaeConfig } from '../models/configs.js';
-import { applyCmbLora, setBayerPattern } from '../models/cmb-lora.js';
+import { applyCmbLora, growCmbLora, setBayerPattern } from '../models/cmb-lora.js';
 import { sparseRGB } from '../raw/bayer.js';
 import { tensor } from '../ops/creation.js';
 import type { BayerPattern } from '../raw/bayer-pattern.js';
@@ -146,6 +146,15 @@ export class RddmSystem extends Module {
     applyCmbLora(this.raw_encoder, { rank: this.config.loraRank, select: (p, l) => p.startsWith('encoder.') && l.weight.ndim === 4 });
     applyCmbLora(this.unet, { rank: this.config.loraRank });
     this.loraApplied = true;
+  }
+
+  /** Widens the CMB-LoRA of E_raw and the UNet to `rank` (config.loraRank) without changing any output. */
+  growLora(rank: number): void {
+    if (rank < this.config.loraRank) throw new Error(`growLora: these weights have CMB-LoRA rank ${this.config.loraRank}; it can grow, not shrink to ${rank}`);
+    this.applyLora();
+    growCmbLora(this.raw_encoder, rank);
+    growCmbLora(this.unet, rank);
+    (this.config as RddmConfig).loraRank = rank;
   }
 
   setPattern(pattern: BayerPattern): void {

@@ -67,6 +67,22 @@ describe('train-rvae --vae', () => {
     expect(header).toMatch(/permuteChannels\\?":true/);
   }, 120_000);
 
+  it('--lora-rank with --init grows the CMB-LoRA of the one-step stage (and refuses to shrink it)', async () => {
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const run = join(dir, 'grow');
+    const small = ['--steps', '1', '--crop', '16', '--batch', '1', '--init', 'weights/rddm-tiny'];
+    try {
+      expect(await runCli(['train', ...small, '--lora-rank', '6', '--run', join(run, 'a'), '--out', join(run, 'a', 'w')])).toBe(0);
+      expect(await runCli(['train', ...small, '--lora-rank', '2', '--run', join(run, 'b'), '--out', join(run, 'b', 'w')])).toBe(1);
+    } finally {
+      quiet.mockRestore();
+    }
+    const { sys } = await loadRddmDir(join(run, 'a', 'w'));
+    expect(sys.config.loraRank).toBe(6);
+    const [, a] = sys.unet.namedParameters().find(([k]) => k.endsWith('lora_A.RGGB.weight'))!;
+    expect(a.shape[0]).toBe(6);
+  }, 120_000);
+
   it('--per-channel-exposure switches --init weights over in stage 1 (only there)', async () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = join(dir, 'pc');

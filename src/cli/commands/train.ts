@@ -36,7 +36,8 @@ const COMMON = `  --steps N        training steps (default per stage)
                    (latent MSE, sRGB pixel MSE, 1 − SSIM; defaults 1, 1, 0.2)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
-  --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4; likewise fixed by --init)
+  --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4); with --init, only the one-step
+                   stage takes it, and grows the trained adapters to rank N without changing their output
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
@@ -57,6 +58,8 @@ function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; l
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
 function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
   const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } = {};
+  // With --init, the one-step stage may widen the trained CMB-LoRA (runStage grows it); earlier stages would only
+  // be told a rank their weights already fix.
   if (flags['per-channel-exposure']) {
     // Stage 1 retrains the RVAE, so it may switch --init weights over to per-channel gains; later stages would only
     // see an RVAE trained for the other input.
@@ -64,7 +67,7 @@ function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; 
     out.exposurePerChannel = true;
   }
   if (flags['lora-rank'] !== undefined) {
-    if (flags.init) throw new UsageError('--lora-rank chooses the LoRA of a run that starts from scratch; the --init weights already fix it');
+    if (flags.init && stage !== 'onestep') throw new UsageError('--lora-rank chooses the LoRA of a run that starts from scratch, or grows it in the one-step stage (rddm train --mode onestep); the --init weights already fix it here');
     out.loraRank = intFlag(flags, 'lora-rank', 4, 1, 256);
   }
   for (const kind of ['vae', 'unet'] as const) {
