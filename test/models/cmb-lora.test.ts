@@ -1,6 +1,7 @@
 /** CMB-LoRA on the tiny UNet and RVAE: zero-init is a no-op, one adapter set per Bayer pattern, isolated gradients. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, manualSeed, randn, tensor, tidy, type Tensor } from '../../src/index.js';
+import { maxDiff } from '../helpers/tensor-diff.js';
+import { init, manualSeed, randn, tensor, tidy } from '../../src/index.js';
 import { AutoencoderKL, MODEL_CONFIGS, UNet2DConditionModel, applyCmbLora, setBayerPattern, CMB_ADAPTERS } from '../../src/models/index.js';
 import { loraLayers } from '../../src/nn/lora.js';
 import { assignInPlace } from '../../src/nn/module.js';
@@ -9,11 +10,6 @@ beforeAll(async () => {
   await init();
   manualSeed(5);
 });
-
-async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
-}
 
 describe('CMB-LoRA', () => {
   const cfg = MODEL_CONFIGS['tiny-unet'];

@@ -1,5 +1,6 @@
 /** LoRALayer.growAdapter and RddmSystem.growLora: a wider adapter that adds exactly what the trained one did. */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxDiff } from '../helpers/tensor-diff.js';
 import { init, manualSeed, randn, tensor, tidy, noGrad, type Tensor } from '../../src/index.js';
 import { Linear } from '../../src/nn/index.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
@@ -13,10 +14,6 @@ beforeAll(async () => {
   manualSeed(5);
 });
 
-async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
-}
 /** Gives every adapter factor non-zero values, as training would. */
 function train(l: LoRALayer): void {
   for (const [k, p] of l.namedParameters()) {

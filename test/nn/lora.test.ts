@@ -1,5 +1,6 @@
 /** LoRA wrappers: naming, zero-init, the low-rank update, adapter switching, gradients, merge/unmerge. */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxDiff } from '../helpers/tensor-diff.js';
 import { init, manualSeed, randn, tensor, tidy, type Tensor } from '../../src/index.js';
 import { Linear, Module } from '../../src/nn/index.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
@@ -11,10 +12,6 @@ beforeAll(async () => {
   manualSeed(3);
 });
 
-async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
-}
 function fill(p: Tensor, seed: number): void {
   const v = Float32Array.from({ length: p.size }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.3);
   tidy(() => assignInPlace(p, tensor(v, p.shape)));
