@@ -58,8 +58,6 @@ function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; l
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
 function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
   const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } = {};
-  // With --init, the one-step stage may widen the trained CMB-LoRA (runStage grows it); earlier stages would only
-  // be told a rank their weights already fix.
   if (flags['per-channel-exposure']) {
     // Stage 1 retrains the RVAE, so it may switch --init weights over to per-channel gains; later stages would only
     // see an RVAE trained for the other input.
@@ -67,6 +65,8 @@ function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; 
     out.exposurePerChannel = true;
   }
   if (flags['lora-rank'] !== undefined) {
+    // With --init, the one-step stage may widen the trained CMB-LoRA (runStage grows it); earlier stages would only
+    // be told a rank their weights already fix.
     if (flags.init && stage !== 'onestep') throw new UsageError('--lora-rank chooses the LoRA of a run that starts from scratch, or grows it in the one-step stage (rddm train --mode onestep); the --init weights already fix it here');
     out.loraRank = intFlag(flags, 'lora-rank', 4, 1, 256);
   }
