@@ -4,10 +4,9 @@ import { maxDiff } from '../helpers/tensor-diff.js';
 import { init, manualSeed, randn, tensor, tidy, noGrad, type Tensor } from '../../src/index.js';
 import { Linear } from '../../src/nn/index.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
-import { LoRAConv2d, LoRALinear, type LoRALayer } from '../../src/nn/lora.js';
+import { LoRAConv2d, LoRALinear, loraLayers, type LoRALayer } from '../../src/nn/lora.js';
 import { assignInPlace } from '../../src/nn/module.js';
 import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../src/rddm/system.js';
-import { loraLayers } from '../../src/nn/lora.js';
 
 beforeAll(async () => {
   await init();
