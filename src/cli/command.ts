@@ -102,6 +102,11 @@ export function probabilityFlag(flags: Flags, key: string): number | undefined {
   return numberFlag(flags, key, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]');
 }
 
+/** `--colour-fix SIGMA`: 0 (off) or a Gaussian σ in [0.5, 64] pixels (src/rddm/colour-fix.ts); undefined when absent. */
+export function colourFixFlag(flags: Flags): number | undefined {
+  return numberFlag(flags, 'colour-fix', (n) => n === 0 || (n >= 0.5 && n <= 64), '0 (off) or a σ in pixels from 0.5 to 64');
+}
+
 /** Throws (exit 1) unless `path` is an existing file; `what` says what it was for. */
 export function inputFile(path: string, what = 'input file'): void {
   if (!existsSync(path)) throw new Error(`${path}: no such ${what}`);

@@ -41,6 +41,7 @@ export function checkRddmConfig(v: unknown, k: ConfigCheck, field = 'config'): R
   if (o.compandEps !== undefined) config.compandEps = k.number(o.compandEps, `${field}.compandEps`, 0, 1);
   if (o.matchChannelMeans !== undefined) config.matchChannelMeans = k.boolean(o.matchChannelMeans, `${field}.matchChannelMeans`);
   if (o.exposurePerChannel !== undefined) config.exposurePerChannel = k.boolean(o.exposurePerChannel, `${field}.exposurePerChannel`);
+  if (o.colourFixSigma !== undefined && o.colourFixSigma !== 0) config.colourFixSigma = k.number(o.colourFixSigma, `${field}.colourFixSigma`, 0.5, 64);
   if (o.exposureTarget !== undefined) config.exposureTarget = k.number(o.exposureTarget, `${field}.exposureTarget`, 0, 1);
   return config;
 }

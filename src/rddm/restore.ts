@@ -190,7 +190,7 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
           return opts.sampler === 'ddpm' ? ddpmSample(sys.schedule, predict, zt, ts, opts.seed ?? 0) : ddimSample(sys.schedule, predict, zt, ts);
         });
         zL.dispose();
-        const img = await stage('decode', () => flipImage(sys.matchColour(sys.decodeLatent(z0, systemGain), mv, pv), h, v));
+        const img = await stage('decode', () => flipImage(sys.finishImage(sys.decodeLatent(z0, systemGain), mv, pv), h, v));
         z0.dispose();
         if (mv !== m) mv.dispose();
         const d = await img.data();

@@ -11,6 +11,7 @@ import { sparseRGB } from '../raw/bayer.js';
 import { tensor } from '../ops/creation.js';
 import type { BayerPattern } from '../raw/bayer-pattern.js';
 import { NoiseSchedule } from './schedule.js';
+import { colourFix } from './colour-fix.js';
 
 /** Everything that defines an RDDM system; saved beside its weights. */
 export interface RddmConfig {
@@ -56,6 +57,12 @@ export interface RddmConfig {
    * 300 / 600 steps, against 29.09 / 27.92 with one gain per image (27.89 against 17.84 dB before matching).
    */
   exposurePerChannel?: boolean;
+  /**
+   * σ in pixels of the low-frequency colour fix (src/rddm/colour-fix.ts): the output's band below σ is replaced by
+   * the input mosaic's local colour means. 0 or absent: off. An inference setting (rddm restore/eval --colour-fix
+   * override it); when set during one-step training the pixel losses see the fixed image.
+   */
+  colourFixSigma?: number;
 }
 
 export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3, exposureTarget: 0.2, matchChannelMeans: true };
@@ -239,6 +246,15 @@ export class RddmSystem extends Module {
     });
   }
 
+  /** The decoded image as the system outputs it: matchColour, then the low-frequency colour fix when configured. */
+  finishImage(decoded: Tensor, mosaic: Tensor, pattern: BayerPattern): Tensor {
+    const sigma = this.config.colourFixSigma ?? 0;
+    return tidy(() => {
+      const matched = this.matchColour(decoded, mosaic, pattern);
+      return sigma > 0 ? colourFix(matched, mosaic, pattern, sigma) : matched;
+    });
+  }
+
   /** ε̂ = UNet(z, t, null context) with the pattern's LoRA active. */
   predictNoise(z: Tensor, t: number | Tensor): Tensor {
     return tidy(() => this.unet.forward(z, t, this.context.forward(z.shape[0])));
@@ -254,7 +270,7 @@ export class RddmSystem extends Module {
       const gain = this.exposureGain(mosaic, pattern);
       const zL = this.rawLatent(mosaic, pattern, gain);
       const zH = this.oneStepLatent(zL);
-      return { zL, zH, image: this.matchColour(this.decodeLatent(zH, gain), mosaic, pattern) };
+      return { zL, zH, image: this.finishImage(this.decodeLatent(zH, gain), mosaic, pattern) };
     });
   }
 

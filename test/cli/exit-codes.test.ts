@@ -102,6 +102,7 @@ const CASES: Record<string, Case[]> = {
     [['restore', dng, '-o', join(dir, 'r.png'), '--bin', 'x'], 2, /--bin must be an integer/],
     [['restore', dng, '-o', join(dir, 'r.png'), '--pattern', 'RGBG'], 2, /--pattern must be auto, RGGB/],
     [['restore', dng, '-o', join(dir, 'r.png'), '--max-memory', '0'], 2, /--max-memory must be a positive number/],
+    [['restore', dng, '-o', join(dir, 'r.png'), '--colour-fix', '0.2'], 2, /--colour-fix must be 0 \(off\) or a σ in pixels from 0\.5 to 64, got '0\.2'/],
     [['restore', dng, '-o', join(dir, 'r.png'), '--weights', join(dir, 'nope')], 1, /no such weights manifest/],
     [['restore', corrupt, '-o', join(dir, 'r.png'), '--weights', 'weights/rddm-tiny'], 1, /corrupt\.dng: /],
   ],
@@ -111,6 +112,7 @@ const CASES: Record<string, Case[]> = {
     [['eval', '--data', join(dir, 'nope')], 1, /nope: no such photo folder/],
     [['eval', '--crop', '100'], 2, /--crop must be a multiple of 16/],
     [['eval', '--methods', 'rddm,fancy'], 2, /unknown method 'fancy'/],
+    [['eval', '--colour-fix', '-1'], 2, /--colour-fix must be 0 \(off\)/],
     [['eval', '--json', noDir], 1, /--json .*: the folder .* does not exist/],
   ],
   demo: [

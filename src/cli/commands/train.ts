@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { inputFile, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
+import { colourFixFlag, inputFile, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -38,13 +38,15 @@ const COMMON = `  --steps N        training steps (default per stage)
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
   --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4); with --init, only the one-step
                    stage takes it, and grows the trained adapters to rank N without changing their output
+  --colour-fix SIGMA  one-step stage: train through the low-frequency colour fix of σ pixels (0: off), so the
+                   pixel losses see the image restore will output; kept in the weights' config
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
 const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
 
-const COMMON_FLAGS = ['steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+const COMMON_FLAGS = ['colour-fix', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
 function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
@@ -56,8 +58,14 @@ function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; l
 }
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
-function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } {
-  const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean } = {};
+function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number } {
+  const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number } = {};
+  const colourFixSigma = colourFixFlag(flags);
+  if (colourFixSigma !== undefined) {
+    // Only the one-step stage's losses see the restored image the fix applies to.
+    if (stage !== 'onestep') throw new UsageError(`--colour-fix applies to the one-step stage's restored image (rddm train --mode onestep); stage ${stage} has none`);
+    out.colourFixSigma = colourFixSigma;
+  }
   if (flags['per-channel-exposure']) {
     // Stage 1 retrains the RVAE, so it may switch --init weights over to per-channel gains; later stages would only
     // see an RVAE trained for the other input.
