@@ -107,6 +107,19 @@ export function colourFixFlag(flags: Flags): number | undefined {
   return numberFlag(flags, 'colour-fix', (n) => n === 0 || (n >= 0.5 && n <= 64), '0 (off) or a σ in pixels from 0.5 to 64');
 }
 
+/** `--colour-fix-band SIGMA`: 0 (off) or the σ in pixels where the colour fix's blended band starts; undefined when absent. */
+export function colourFixBandFlag(flags: Flags): number | undefined {
+  return numberFlag(flags, 'colour-fix-band', (n) => n === 0 || (n >= 0.5 && n <= 64), '0 (off) or a σ in pixels from 0.5 to 64');
+}
+
+/** Sets parsed --colour-fix / --colour-fix-band values on a loaded system's config and checks them together. */
+export function applyColourFix(config: { colourFixSigma?: number; colourFixBand?: number }, sigma: number | undefined, band: number | undefined): void {
+  if (sigma !== undefined) config.colourFixSigma = sigma;
+  if (band !== undefined) config.colourFixBand = band;
+  const [s, b] = [config.colourFixSigma ?? 0, config.colourFixBand ?? 0];
+  if (s > 0 && b > 0 && b >= s) throw new UsageError(`--colour-fix-band (${b}) must be below the colour fix's σ (${s}); pass --colour-fix-band 0 to blend no band`);
+}
+
 /** Throws (exit 1) unless `path` is an existing file; `what` says what it was for. */
 export function inputFile(path: string, what = 'input file'): void {
   if (!existsSync(path)) throw new Error(`${path}: no such ${what}`);

@@ -42,6 +42,10 @@ export function checkRddmConfig(v: unknown, k: ConfigCheck, field = 'config'): R
   if (o.matchChannelMeans !== undefined) config.matchChannelMeans = k.boolean(o.matchChannelMeans, `${field}.matchChannelMeans`);
   if (o.exposurePerChannel !== undefined) config.exposurePerChannel = k.boolean(o.exposurePerChannel, `${field}.exposurePerChannel`);
   if (o.colourFixSigma !== undefined && o.colourFixSigma !== 0) config.colourFixSigma = k.number(o.colourFixSigma, `${field}.colourFixSigma`, 0.5, 64);
+  if (o.colourFixBand !== undefined && o.colourFixBand !== 0) {
+    config.colourFixBand = k.number(o.colourFixBand, `${field}.colourFixBand`, 0.5, 64);
+    if (!(config.colourFixBand < (config.colourFixSigma ?? 0))) k.fail(`${field}.colourFixBand`, `must be below colourFixSigma (${config.colourFixSigma ?? 'absent'}), got ${config.colourFixBand}`);
+  }
   if (o.exposureTarget !== undefined) config.exposureTarget = k.number(o.exposureTarget, `${field}.exposureTarget`, 0, 1);
   return config;
 }

@@ -63,6 +63,11 @@ export interface RddmConfig {
    * override it); when set during one-step training the pixel losses see the fixed image.
    */
   colourFixSigma?: number;
+  /**
+   * With colourFixSigma: the band between this σ and colourFixSigma is blended per pixel from the output's and the
+   * mosaic's by a Wiener weight (src/rddm/colour-fix.ts) instead of kept from the output. 0 or absent: off.
+   */
+  colourFixBand?: number;
 }
 
 export const DEFAULT_RDDM_CONFIG: RddmConfig = { vae: 'tiny-vae', unet: 'tiny-unet', latentScale: 1, timestep: 999, loraRank: 4, compandEps: 1e-3, exposureTarget: 0.2, matchChannelMeans: true };
@@ -251,7 +256,7 @@ export class RddmSystem extends Module {
     const sigma = this.config.colourFixSigma ?? 0;
     return tidy(() => {
       const matched = this.matchColour(decoded, mosaic, pattern);
-      return sigma > 0 ? colourFix(matched, mosaic, pattern, sigma) : matched;
+      return sigma > 0 ? colourFix(matched, mosaic, pattern, sigma, this.config.colourFixBand ?? 0) : matched;
     });
   }
 

@@ -113,6 +113,8 @@ const CASES: Record<string, Case[]> = {
     [['eval', '--crop', '100'], 2, /--crop must be a multiple of 16/],
     [['eval', '--methods', 'rddm,fancy'], 2, /unknown method 'fancy'/],
     [['eval', '--colour-fix', '-1'], 2, /--colour-fix must be 0 \(off\)/],
+    [['eval', '--colour-fix-band', 'x'], 2, /--colour-fix-band must be 0 \(off\) or a σ/],
+    [['eval', '--methods', 'rddm', '--colour-fix', '2', '--colour-fix-band', '3'], 2, /--colour-fix-band \(3\) must be below the colour fix's σ \(2\)/],
     [['eval', '--json', noDir], 1, /--json .*: the folder .* does not exist/],
   ],
   demo: [

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { colourFixFlag, inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, probabilityFlag, UsageError, type Command } from '../command.js';
+import { applyColourFix, colourFixBandFlag, colourFixFlag, inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, probabilityFlag, UsageError, type Command } from '../command.js';
 import { init, noGrad, tidy, type Tensor } from '../../index.js';
 import { flipEnsemble } from '../../rddm/flip-ensemble.js';
 import { decodePhoto } from '../../eval/photos.js';
@@ -25,14 +25,14 @@ export const evalCommand: Command = {
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
   usage: `usage: rddm eval [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
                  [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble] [--degrade-prob 0]
-                 [--colour-fix SIGMA]
+                 [--colour-fix SIGMA] [--colour-fix-band SIGMA]
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
-  --colour-fix SIGMA sets RDDM's low-frequency colour fix (0: off; default: the weights' setting).
+  --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
              (default 0: noise + mosaic only, the design's evaluation setting).
   --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix'], boolean: ['ensemble'] });
+    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band'], boolean: ['ensemble'] });
     noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
@@ -43,6 +43,7 @@ export const evalCommand: Command = {
     for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
     const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     const colourFixSigma = colourFixFlag(flags);
+    const colourFixBand = colourFixBandFlag(flags);
     if (flags.json !== undefined) outputPath(String(flags.json), '--json');
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
     const dir = String(flags.data ?? 'data/photos/eval');
@@ -54,10 +55,12 @@ export const evalCommand: Command = {
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
     let rddmColourFix: number | undefined;
+    let rddmColourFixBand = 0;
     if (wanted.includes('rddm')) {
       const { sys } = await loadRddmDir(String(flags.weights ?? defaultWeightsDir()));
-      if (colourFixSigma !== undefined) sys.config.colourFixSigma = colourFixSigma;
+      applyColourFix(sys.config, colourFixSigma, colourFixBand);
       rddmColourFix = sys.config.colourFixSigma ?? 0;
+      rddmColourFixBand = rddmColourFix ? (sys.config.colourFixBand ?? 0) : 0;
       methods.rddm = rddmMethod(sys, Boolean(flags.ensemble));
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
@@ -71,7 +74,7 @@ export const evalCommand: Command = {
     const degraded = degradeProb > 0 ? `, blur and resize each with probability ${degradeProb}` : '';
     console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}${degraded}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (flags.json) {
-      const out = { photos: files, crop, seed, degradeProb, ...(rddmColourFix !== undefined ? { colourFixSigma: rddmColourFix, ensemble: Boolean(flags.ensemble) } : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
+      const out = { photos: files, crop, seed, degradeProb, ...(rddmColourFix !== undefined ? { colourFixSigma: rddmColourFix, colourFixBand: rddmColourFixBand, ensemble: Boolean(flags.ensemble) } : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
       await writeFileAtomic(String(flags.json), JSON.stringify(out, null, 2) + '\n');
     }
     if (grid) await writeFileAtomic(String(flags.grid), await encodePng(grid.render()));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
+import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
 import { init } from '../../index.js';
 import { readRaw } from '../../raw/read-raw.js';
 import { isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
@@ -19,11 +19,12 @@ export const restore: Command = {
   summary: 'restore a RAW photo (DNG or CR2) to sRGB PNG (and 16-bit linear TIFF) with RDDM',
   usage: `usage: rddm restore FILE.dng|FILE.cr2 -o OUT.png [--pattern auto|RGGB|…] [--steps 1] [--sampler ddim|ddpm]
                     [--start-t 250] [--tile N] [--linear OUT.tiff] [--weights DIR] [--bin K] [--seed 0] [--max-memory MIB]
-                    [--ensemble] [--colour-fix SIGMA]
+                    [--ensemble] [--colour-fix SIGMA] [--colour-fix-band SIGMA]
   --ensemble restores each tile and its three mirrors (each its own Bayer pattern's adapter) and averages them:
   4× the time, ~0.3 dB better on the held-out pairs.
   --colour-fix SIGMA takes the output's colour below a Gaussian scale of SIGMA pixels from the RAW's own local means
-  (0: off; default: the weights' setting).
+  (0: off; default: the weights' setting); --colour-fix-band S blends the band from S to SIGMA pixels per pixel
+  between the output and the RAW by their estimated errors (0: keep the output's; default: the weights' setting).
   --bin K averages K×K same-colour sites first (a K-times smaller preview, same CFA pattern).
   --steps 1 is the one-step restorer; N > 1 noises the LQ latent to --start-t and runs N DDIM (or DDPM) steps.
   --tile N restores N×N tiles (a multiple of the model's alignment); smaller tiles need less GPU memory. Default:
@@ -32,7 +33,7 @@ export const restore: Command = {
   over it, or over the device's storage-binding limit, is refused before it starts, naming the --tile or --bin that fits.`,
   async run(args) {
     const { flags, positionals } = parseArgs(args, {
-      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix'],
+      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix', 'colour-fix-band'],
       boolean: ['ensemble'],
       alias: { '-o': '--o' },
     });
@@ -45,6 +46,7 @@ export const restore: Command = {
     const seed = intFlag(flags, 'seed', 0, 0, 2 ** 32 - 1);
     const bin = intFlag(flags, 'bin', 1, 1, 64);
     const colourFixSigma = colourFixFlag(flags);
+    const colourFixBand = colourFixBandFlag(flags);
     const memoryBudget = positiveFlag(flags, 'max-memory', DEFAULT_MEMORY_BUDGET / 2 ** 20) * 2 ** 20;
     if (flags.sampler !== undefined && flags.sampler !== 'ddim' && flags.sampler !== 'ddpm') throw new UsageError(`--sampler must be ddim or ddpm, got '${flags.sampler}'`);
     const pattern = String(flags.pattern ?? 'auto').toUpperCase();
@@ -58,7 +60,7 @@ export const restore: Command = {
     if (pattern !== 'AUTO') raw.cfaPattern = pattern as BayerPattern;
     await init();
     const { sys } = await loadRddmDir(weights);
-    if (colourFixSigma !== undefined) sys.config.colourFixSigma = colourFixSigma;
+    applyColourFix(sys.config, colourFixSigma, colourFixBand);
     const align = 2 * sys.vae.downscale;
     const tile = tileFlag ?? defaultRestoreTile(sys.vae.downscale);
     if (tile % align) throw new UsageError(`--tile must be a multiple of ${align} for these weights, got ${tile}`);
