@@ -1,7 +1,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
-import { tensor, ones } from '../ops/creation.js';
-import { conv2d } from '../ops/conv2d.js';
+import { ones } from '../ops/creation.js';
+import { blur1d } from '../ops/blur1d.js';
 import { sparseRGB } from '../raw/bayer.js';
 import type { BayerPattern } from '../raw/bayer-pattern.js';
 
@@ -77,11 +77,5 @@ export function gaussianTaps(sigma: number, power = 1): Float32Array {
 /** Separable Gaussian blur of every channel of [N,C,H,W], zero outside the image (differentiable); `power` as in gaussianTaps. */
 export function gaussianBlur(x: Tensor, sigma: number, power = 1): Tensor {
   const taps = gaussianTaps(sigma, power);
-  const k = taps.length, r = (k - 1) / 2, c = x.shape[1];
-  return tidy(() => {
-    const perChannel = new Float32Array(c * k);
-    for (let i = 0; i < c; i++) perChannel.set(taps, i * k);
-    const rows = conv2d(x, tensor(perChannel, [c, 1, 1, k]), null, { padding: [0, r], groups: c });
-    return conv2d(rows, tensor(perChannel, [c, 1, k, 1]), null, { padding: [r, 0], groups: c });
-  });
+  return tidy(() => blur1d(blur1d(x, taps, 'x'), taps, 'y'));
 }
