@@ -77,6 +77,10 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
   if (r.config?.colourFixSigma !== undefined) {
     if (r.config.colourFixSigma > 0) sys.config.colourFixSigma = r.config.colourFixSigma;
     else delete sys.config.colourFixSigma;
+    const band = sys.config.colourFixBand ?? 0;
+    if (band > 0 && r.config.colourFixSigma > 0 && band >= r.config.colourFixSigma) {
+      throw new Error(`--colour-fix ${r.config.colourFixSigma} must be above the blended band of the --init weights (colourFixBand ${band})`);
+    }
   }
   sys.nameParameters();
   sys.train();

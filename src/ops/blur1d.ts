@@ -4,7 +4,7 @@ import { Tensor, empty } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
 import { workgroups1d } from './dispatch.js';
-import { uploadWords } from '../raw/gpu-words.js';
+import { tensor } from './creation.js';
 
 /**
  * Filters every row (axis 'x') or column (axis 'y') of an [..., H, W] float32 tensor with `taps` (odd count, centred),
@@ -26,7 +26,7 @@ function run(x: Tensor, taps: Float32Array, axis: 'x' | 'y'): Tensor {
   const out = empty(x.shape);
   const total = out.size;
   if (total > 0) {
-    const k = uploadWords(taps);
+    const k = tensor(taps, [taps.length]);
     const dev = out.device;
     dev.dispatch({
       name: 'blur1d',

@@ -49,7 +49,7 @@ export function colourFix(image: Tensor, mosaic: Tensor, pattern: BayerPattern, 
  * the local mean square of the mosaic minus the output at the sites (noise plus the output's own error there, which
  * is why k < 1) times what the normalised convolution keeps of a site's variance, Σg² / (Σg)² over the sites.
  * Why: a fixed σ is too coarse for clean crops and too fine for noisy ones. k = 0.75 and bandSigma = 1.5 with
- * sigma = 6 were chosen on crops of the training photos (+0.11 dB sRGB there, +0.15 dB on the held-out pairs).
+ * sigma = 6 were chosen on crops of the training photos (+0.11 dB sRGB there, +0.16 dB on the held-out pairs).
  */
 function bandBlend(image: Tensor, sites: Tensor, masks: Tensor, imageLow: Tensor, sitesLow: Tensor, sigma: number, bandSigma: number): Tensor {
   const k = 0.75;

@@ -1,6 +1,6 @@
 // `rddm train --mode onestep --colour-fix SIGMA` trains through the low-frequency colour fix and keeps it in the
 // weights' config; other stages refuse it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -37,5 +37,13 @@ describe('rddm train --colour-fix', () => {
     expect(await runCli(['train-rvae', '--stage', '1', '--colour-fix', '4', '--run', bad])).toBe(2);
     expect(await runCli(['train', '--mode', 'multistep', '--init', 'weights/rddm-tiny', '--colour-fix', '4', '--run', bad])).toBe(2);
     expect(await runCli(['train', '--init', 'weights/rddm-tiny', '--colour-fix', '100', '--run', bad])).toBe(2);
+    // The shipped weights blend a band from 1.5 px: a σ at or below it is refused before any step.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await runCli(['train', '--init', 'weights/rddm-tiny', '--colour-fix', '1', '--steps', '1', '--run', bad])).toBe(1);
+    } finally {
+      quiet.mockRestore();
+    }
+    expect(existsSync(join(bad, 'checkpoint.safetensors'))).toBe(false);
   });
 });
