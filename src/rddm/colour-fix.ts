@@ -20,8 +20,8 @@ import type { BayerPattern } from '../raw/bayer-pattern.js';
  * both sides (bandBlend).
  *
  * Why: OSEDiff and StableSR fix the colour of their outputs from the LQ input the same way (wavelet / AdaIN colour
- * fix). Here the tiny RVAE and UNet leave smooth colour and brightness blotches: on held-out crops most of RDDM's
- * sRGB error sat below a 9-pixel scale (~5× the classical baseline's there), while above it RDDM was the better one.
+ * fix). Here the tiny RVAE and UNet leave smooth colour and brightness blotches: on held-out crops RDDM's squared
+ * sRGB error below a 9-pixel scale was ~4× the classical baseline's, while above it RDDM was the better one.
  */
 export function colourFix(image: Tensor, mosaic: Tensor, pattern: BayerPattern, sigma: number, bandSigma = 0): Tensor {
   if (!(sigma >= 0.5 && sigma <= 64)) throw new Error(`colourFix: sigma must be in [0.5, 64] pixels, got ${sigma}`);
