@@ -20,6 +20,12 @@ export function rddmMethod(sys: RddmSystem, ensemble = false): RestoreMethod {
   return async (b) => noGrad(() => tidy(() => (ensemble ? flipEnsemble(b.lq, b.patterns[0], restore) : restore(b.lq, b.patterns[0]))));
 }
 
+/** What the RDDM rows were evaluated with, for the JSON report (the band only counts when the fix is on). */
+function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: number; colourFixBand: number; ensemble: boolean } {
+  const sigma = sys.config.colourFixSigma ?? 0;
+  return { colourFixSigma: sigma, colourFixBand: sigma ? (sys.config.colourFixBand ?? 0) : 0, ensemble };
+}
+
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
@@ -54,14 +60,11 @@ export const evalCommand: Command = {
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
-    let rddmColourFix: number | undefined;
-    let rddmColourFixBand = 0;
+    let rddm: RddmSystem | undefined;
     if (wanted.includes('rddm')) {
-      const { sys } = await loadRddmDir(String(flags.weights ?? defaultWeightsDir()));
-      applyColourFix(sys.config, colourFixSigma, colourFixBand);
-      rddmColourFix = sys.config.colourFixSigma ?? 0;
-      rddmColourFixBand = rddmColourFix ? (sys.config.colourFixBand ?? 0) : 0;
-      methods.rddm = rddmMethod(sys, Boolean(flags.ensemble));
+      rddm = (await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys;
+      applyColourFix(rddm.config, colourFixSigma, colourFixBand);
+      methods.rddm = rddmMethod(rddm, Boolean(flags.ensemble));
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
@@ -74,7 +77,7 @@ export const evalCommand: Command = {
     const degraded = degradeProb > 0 ? `, blur and resize each with probability ${degradeProb}` : '';
     console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}${degraded}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (flags.json) {
-      const out = { photos: files, crop, seed, degradeProb, ...(rddmColourFix !== undefined ? { colourFixSigma: rddmColourFix, colourFixBand: rddmColourFixBand, ensemble: Boolean(flags.ensemble) } : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
+      const out = { photos: files, crop, seed, degradeProb, ...(rddm ? rddmSettings(rddm, Boolean(flags.ensemble)) : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
       await writeFileAtomic(String(flags.json), JSON.stringify(out, null, 2) + '\n');
     }
     if (grid) await writeFileAtomic(String(flags.grid), await encodePng(grid.render()));
