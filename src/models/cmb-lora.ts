@@ -1,7 +1,7 @@
 import type { Module } from '../nn/module.js';
-import type { Linear } from '../nn/linear.js';
-import type { Conv2d } from '../nn/conv2d.js';
-import { loraLayers, setActiveAdapter, wrapWithLoRA, type LoRAOptions } from '../nn/lora.js';
+import { Linear } from '../nn/linear.js';
+import { Conv2d } from '../nn/conv2d.js';
+import { isLoRALayer, loraLayers, loraMaxRank, setActiveAdapter, wrapWithLoRA, type LoRAOptions } from '../nn/lora.js';
 import { BAYER_PATTERNS, assertBayerPattern, type BayerPattern } from '../raw/bayer-pattern.js';
 import { UNet2DConditionModel } from './unet.js';
 import { AutoencoderKL } from './vae.js';
@@ -53,17 +53,35 @@ export function cmbLoraTargets(model: Module): (path: string, layer: Linear | Co
 /** Wraps the model's target layers with the four Bayer-pattern adapters (default rank 4) and activates one. */
 export function applyCmbLora(model: Module, opts: CmbLoraOptions = {}): CmbLoraInfo {
   const rank = opts.rank ?? 4;
-  if (opts.freezeBase ?? true) model.freeze();
   const select = opts.select ?? cmbLoraTargets(model);
+  const targets = model.namedModules().flatMap(([path, m]): [string, readonly number[]][] => {
+    const layer = (isLoRALayer(m) ? m.base : m) as Module;
+    return (layer instanceof Linear || layer instanceof Conv2d) && path && select(path, layer) ? [[path, layer.weight.shape]] : [];
+  });
+  checkRankFits('applyCmbLora', targets, rank);
+  if (opts.freezeBase ?? true) model.freeze();
   const paths = wrapWithLoRA(model, select, CMB_ADAPTERS, { rank, alpha: opts.alpha ?? rank });
   if (!paths.length) throw new Error('applyCmbLora: no layer matched the selection; nothing was wrapped');
   setBayerPattern(model, opts.initialPattern ?? CMB_ADAPTERS[0]);
   return { paths, rank, loraParameters: cmbLoraParameterCount(model), trainableParameters: model.parameterCount(true) };
 }
 
+/**
+ * Refuses a rank above what one of the layers can use (loraMaxRank) before any layer changes: weights trained at such
+ * a rank could not be loaded again, and a half-wrapped or half-grown model is no use either.
+ */
+function checkRankFits(op: string, layers: [string, readonly number[]][], rank: number): void {
+  for (const [path, shape] of layers) {
+    const max = loraMaxRank(shape);
+    if (rank > max) throw new Error(`${op}: rank ${rank} exceeds ${max}, the most layer '${path}' (weight [${shape.join(',')}]) can use; use a rank of at most ${max}`);
+  }
+}
+
 /** Grows every adapter of every LoRA layer under `model` to `rank` (LoRALayer.growAdapter: outputs unchanged). */
 export function growCmbLora(model: Module, rank: number): void {
-  for (const [, layer] of loraLayers(model)) for (const name of layer.adapterNames) layer.growAdapter(name, rank);
+  const layers = loraLayers(model);
+  checkRankFits('growCmbLora', layers.map(([path, l]) => [path, l.base.weight.shape]), rank);
+  for (const [, layer] of layers) for (const name of layer.adapterNames) layer.growAdapter(name, rank);
 }
 
 /** Activates the adapter of `pattern` in every CMB-LoRA layer (null: base weights only, e.g. for stage 1). */

@@ -6,7 +6,7 @@ import { concat } from '../ops/shape-ops.js';
 import { type Module, assignInPlace, describeLoadReport, type LoadReport } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { Conv2d } from '../nn/conv2d.js';
-import { LoRAConv2d, LoRALinear, isLoRALayer, loraLayers, replaceModule, type LoRALayer } from '../nn/lora.js';
+import { LoRAConv2d, LoRALinear, isLoRALayer, loraLayers, loraMaxRank, replaceModule, type LoRALayer } from '../nn/lora.js';
 import { isFloatDtype, serializeSafetensors, SafetensorsError, type FloatDtype, type SafetensorsFile, type TensorToWrite } from '../io/safetensors.js';
 
 /** Parameter names of LoRA adapters (`….lora_A.<adapter>.weight`), kept out of base-weight files. */
@@ -211,7 +211,7 @@ export async function loadLora(model: Module, file: SafetensorsFile, opts: LoadL
     const expectB = w.length === 2 ? [w[0], rank] : [w[0], rank, 1, 1];
     const ok = (got: readonly number[], exp: number[]) => got.length === exp.length && got.every((d, i) => d === exp[i]);
     // A rank above the layer's own width is never useful and would let a header size an allocation unchecked.
-    const maxRank = Math.min(w[0], w.slice(1).reduce((x, d) => x * d, 1));
+    const maxRank = loraMaxRank(w);
     if (!Number.isInteger(rank) || rank < 1 || rank > maxRank) report.mismatched.push({ key: p.A, expected: [maxRank, ...expectA.slice(1)], got: a });
     else if (!ok(a, expectA)) report.mismatched.push({ key: p.A, expected: expectA, got: a });
     else if (!ok(b, expectB)) report.mismatched.push({ key: p.B, expected: expectB, got: b });

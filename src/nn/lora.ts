@@ -25,6 +25,15 @@ export class LoRAFactor extends Module {
   }
 }
 
+/**
+ * The largest rank worth a LoRA factorisation of a weight of this shape, [out, in] or [out, in, kh, kw]:
+ * min(out, in·kh·kw). B·A already spans every such weight there; loadLora refuses files above it, and applyCmbLora /
+ * growCmbLora refuse to build such adapters (a layer alone does not, so small experiments may over-parameterise).
+ */
+export function loraMaxRank(weightShape: readonly number[]): number {
+  return Math.min(weightShape[0]!, weightShape.slice(1).reduce((x, d) => x * d, 1));
+}
+
 interface Adapter {
   readonly rank: number;
   readonly alpha: number;

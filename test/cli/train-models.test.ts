@@ -1,6 +1,6 @@
 // `rddm train-rvae --stage 1 --vae/--unet` picks the models of a from-scratch run; the weights name them, and
 // --resume continues the same run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -67,21 +67,33 @@ describe('train-rvae --vae', () => {
     expect(header).toMatch(/permuteChannels\\?":true/);
   }, 120_000);
 
-  it('--lora-rank with --init grows the CMB-LoRA of the one-step stage (and refuses to shrink it)', async () => {
-    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+  it('--lora-rank with --init grows the CMB-LoRA of the one-step stage, refuses to shrink it or to pass a layer\'s width', async () => {
+    const errors: string[] = [];
+    const quiet = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
     const run = join(dir, 'grow');
-    const small = ['--steps', '1', '--crop', '16', '--batch', '1', '--init', 'weights/rddm-tiny'];
+    const small = ['--steps', '1', '--crop', '16', '--batch', '1'];
+    const onestep = (init: string, rank: number, name: string) => runCli(['train', ...small, '--init', init, '--lora-rank', String(rank), '--run', join(run, name), '--out', join(run, name, 'w')]);
     try {
-      expect(await runCli(['train', ...small, '--lora-rank', '6', '--run', join(run, 'a'), '--out', join(run, 'a', 'w')])).toBe(0);
-      expect(await runCli(['train', ...small, '--lora-rank', '2', '--run', join(run, 'b'), '--out', join(run, 'b', 'w')])).toBe(1);
+      expect(await runCli(['train-rvae', '--stage', '1', '--vae', 'tiny-vae-x2', ...small, '--run', join(run, 's1'), '--out', join(run, 's1', 'w')])).toBe(0);
+      expect(await onestep(join(run, 's1', 'w'), 6, 'a')).toBe(0);
+      expect(await onestep(join(run, 'a', 'w'), 9, 'b')).toBe(0);
+      expect(await onestep(join(run, 'a', 'w'), 5, 'c')).toBe(1);
+      // The RVAE encoder's conv_out has 2 × 8 = 16 outputs: no rank above 16 is of use there, and loadLora refuses
+      // such files, so training must refuse it before writing anything.
+      errors.length = 0;
+      expect(await onestep('weights/rddm-tiny', 17, 'd')).toBe(1);
     } finally {
       quiet.mockRestore();
     }
-    const { sys } = await loadRddmDir(join(run, 'a', 'w'));
-    expect(sys.config.loraRank).toBe(6);
-    const [, a] = sys.unet.namedParameters().find(([k]) => k.endsWith('lora_A.RGGB.weight'))!;
-    expect(a.shape[0]).toBe(6);
-  }, 120_000);
+    expect(errors.join('\n')).toMatch(/rank 17 exceeds 16, the most layer 'encoder\.conv_out'.*at most 16/);
+    expect(existsSync(join(run, 'd', 'w', 'manifest.json'))).toBe(false);
+    const { sys } = await loadRddmDir(join(run, 'b', 'w'));
+    expect(sys.config.loraRank).toBe(9);
+    for (const part of [sys.unet, sys.raw_encoder]) {
+      const [, a] = part.namedParameters().find(([k]) => k.endsWith('lora_A.RGGB.weight'))!;
+      expect(a.shape[0]).toBe(9);
+    }
+  }, 180_000);
 
   it('--per-channel-exposure switches --init weights over in stage 1 (only there)', async () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});

@@ -4,7 +4,7 @@ import { maxDiff } from '../helpers/tensor-diff.js';
 import { init, manualSeed, randn, tensor, tidy, noGrad, type Tensor } from '../../src/index.js';
 import { Linear } from '../../src/nn/index.js';
 import { Conv2d } from '../../src/nn/conv2d.js';
-import { LoRAConv2d, LoRALinear, loraLayers, type LoRALayer } from '../../src/nn/lora.js';
+import { LoRAConv2d, LoRALinear, loraLayers, loraMaxRank, type LoRALayer } from '../../src/nn/lora.js';
 import { assignInPlace } from '../../src/nn/module.js';
 import { RddmSystem, DEFAULT_RDDM_CONFIG } from '../../src/rddm/system.js';
 
@@ -50,6 +50,17 @@ describe('growAdapter', () => {
       expect(() => layer.growAdapter('a', 3)).toThrow(/rank 5; it can grow/);
     });
   }
+
+  it('CMB-LoRA refuses a rank above a layer\'s min(outputs, inputs), which loadLora could not read back, before changing anything', () => {
+    // Linear 6 → 5: at most 5; Conv2d 3 → 4 with 3×3 kernels: min(4, 27) = 4.
+    expect(loraMaxRank([5, 6])).toBe(5);
+    expect(loraMaxRank([4, 3, 3, 3])).toBe(4);
+    expect(() => new RddmSystem({ ...DEFAULT_RDDM_CONFIG, vae: 'tiny-vae-x2', unet: 'tiny-unet', loraRank: 17 }).applyLora()).toThrow(/applyCmbLora: rank 17 exceeds 16/);
+    const model = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, vae: 'tiny-vae-x2', unet: 'tiny-unet' });
+    model.applyLora();
+    expect(() => model.growLora(17)).toThrow(/rank 17 exceeds 16, the most layer 'encoder\.conv_out'/);
+    expect(loraLayers(model.raw_encoder).every(([, l]) => l.adapter('RGGB').rank === 4)).toBe(true);
+  });
 
   it('refuses to grow a merged adapter', () => {
     const l = new LoRALinear(new Linear(4, 4), ['a'], { rank: 2 }).setAdapter('a');

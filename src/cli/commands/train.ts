@@ -37,7 +37,8 @@ const COMMON = `  --steps N        training steps (default per stage)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
   --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4); with --init, only the one-step
-                   stage takes it, and grows the trained adapters to rank N without changing their output
+                   stage takes it, and grows the trained adapters to rank N without changing their output;
+                   at most the narrowest adapted layer's width (16 with tiny-vae-x2: E_raw's conv_out)
   --colour-fix SIGMA  one-step stage: train through the low-frequency colour fix of σ pixels (0: off), so the
                    pixel losses see the image restore will output; kept in the weights' config
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
