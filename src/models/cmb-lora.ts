@@ -1,7 +1,7 @@
 import type { Module } from '../nn/module.js';
-import { Linear } from '../nn/linear.js';
-import { Conv2d } from '../nn/conv2d.js';
-import { isLoRALayer, loraLayers, loraMaxRank, setActiveAdapter, wrapWithLoRA, type LoRAOptions } from '../nn/lora.js';
+import type { Linear } from '../nn/linear.js';
+import type { Conv2d } from '../nn/conv2d.js';
+import { loraLayers, loraMaxRank, loraTargets, setActiveAdapter, wrapWithLoRA, type LoRAOptions } from '../nn/lora.js';
 import { BAYER_PATTERNS, assertBayerPattern, type BayerPattern } from '../raw/bayer-pattern.js';
 import { UNet2DConditionModel } from './unet.js';
 import { AutoencoderKL } from './vae.js';
@@ -54,11 +54,7 @@ export function cmbLoraTargets(model: Module): (path: string, layer: Linear | Co
 export function applyCmbLora(model: Module, opts: CmbLoraOptions = {}): CmbLoraInfo {
   const rank = opts.rank ?? 4;
   const select = opts.select ?? cmbLoraTargets(model);
-  const targets = model.namedModules().flatMap(([path, m]): [string, readonly number[]][] => {
-    const layer = (isLoRALayer(m) ? m.base : m) as Module;
-    return (layer instanceof Linear || layer instanceof Conv2d) && path && select(path, layer) ? [[path, layer.weight.shape]] : [];
-  });
-  checkRankFits('applyCmbLora', targets, rank);
+  checkRankFits('applyCmbLora', loraTargets(model, select).map(([path, layer]) => [path, layer.weight.shape]), rank);
   if (opts.freezeBase ?? true) model.freeze();
   const paths = wrapWithLoRA(model, select, CMB_ADAPTERS, { rank, alpha: opts.alpha ?? rank });
   if (!paths.length) throw new Error('applyCmbLora: no layer matched the selection; nothing was wrapped');

@@ -248,23 +248,28 @@ export function replaceModule(root: Module, path: string, next: Module): void {
  * Returns the wrapped paths. Layers already wrapped get the missing adapters added instead.
  */
 export function wrapWithLoRA(root: Module, select: (path: string, layer: Linear | Conv2d) => boolean, adapters: readonly string[], opts: LoRAOptions = {}): string[] {
-  const done: string[] = [];
-  for (const [path, m] of root.namedModules()) {
-    if (!path) continue;
-    if (isLoRALayer(m)) {
-      if (select(path, m.base as Linear | Conv2d)) {
-        for (const a of adapters) if (!m.adapterNames.includes(a)) m.addAdapter(a, opts);
-        done.push(path);
-      }
-      continue;
-    }
-    if (m instanceof Linear && select(path, m)) {
-      replaceModule(root, path, new LoRALinear(m, adapters, opts));
-      done.push(path);
-    } else if (m instanceof Conv2d && select(path, m)) {
-      replaceModule(root, path, new LoRAConv2d(m, adapters, opts));
-      done.push(path);
+  const targets = loraTargets(root, select);
+  for (const [path, layer, wrapped] of targets) {
+    if (wrapped) {
+      for (const a of adapters) if (!wrapped.adapterNames.includes(a)) wrapped.addAdapter(a, opts);
+    } else {
+      replaceModule(root, path, layer instanceof Linear ? new LoRALinear(layer, adapters, opts) : new LoRAConv2d(layer, adapters, opts));
     }
   }
-  return done;
+  return targets.map(([path]) => path);
+}
+
+/**
+ * The layers under `root` that `select` picks, as wrapWithLoRA will adapt them: each Linear or Conv2d (for a layer
+ * already wrapped, its base, with the wrapper as third element), the root itself excluded.
+ */
+export function loraTargets(root: Module, select: (path: string, layer: Linear | Conv2d) => boolean): [string, Linear | Conv2d, LoRALayer | null][] {
+  const out: [string, Linear | Conv2d, LoRALayer | null][] = [];
+  for (const [path, m] of root.namedModules()) {
+    if (!path) continue;
+    const wrapped = isLoRALayer(m) ? m : null;
+    const layer = wrapped ? wrapped.base : m;
+    if ((layer instanceof Linear || layer instanceof Conv2d) && select(path, layer)) out.push([path, layer, wrapped]);
+  }
+  return out;
 }
