@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 
@@ -15,4 +16,15 @@ export function packageRoot(): string {
 /** The shipped weights of the tiny RDDM. */
 export function defaultWeightsDir(): string {
   return resolve(packageRoot(), 'weights', 'rddm-tiny');
+}
+
+/**
+ * Where the CLI keeps what it learns about this machine (the matmul autotune's choice per adapter): $RDDM_CACHE_DIR,
+ * else $XDG_CACHE_HOME/rddm, else ~/.cache/rddm. Per user rather than per checkout, so every clone and every
+ * `rddm` process on one adapter shares one tune.
+ */
+export function userCacheDir(env: Record<string, string | undefined> = process.env): string {
+  if (env.RDDM_CACHE_DIR) return resolve(env.RDDM_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(env.HOME || homedir(), '.cache');
+  return join(base, 'rddm');
 }
