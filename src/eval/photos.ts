@@ -1,11 +1,12 @@
 import { decodePng } from '../io/png.js';
+import { decodeNetpbm } from '../io/pgm.js';
 import { readTiffRgb8 } from '../raw/tiff-rgb-reader.js';
 import type { SrgbImage } from '../raw/synth-batch.js';
 import { ConfigError } from '../io/config-check.js';
 
 /**
  * The natural photos that synthesis starts from: the list in datasets/photos.json (which files, from where, under
- * which licence, train/eval split) and decoding of its PNG and TIFF files to SrgbImage. Platform-free; the file
+ * which licence, train/eval split) and decoding of its PNG, TIFF and Netpbm files to SrgbImage. Platform-free; the file
  * reading lives in src/node/load-photos.ts.
  */
 export type PhotoSplit = 'train' | 'eval';
@@ -14,6 +15,18 @@ export interface PhotoEntry {
   package: string;
   file: string;
   license: string;
+  /**
+   * Set when the package holds the pixels in another container: scripts/fetch-photos.sh unpacks `unpack.file` into a
+   * binary PPM named `file`. The one format so far is SciPy's face.dat (bzip2-compressed raw 8-bit RGB rows).
+   */
+  unpack?: PhotoUnpack;
+}
+
+export interface PhotoUnpack {
+  file: string;
+  format: 'bzip2-rgb8';
+  width: number;
+  height: number;
 }
 
 export interface PhotoList {
@@ -43,12 +56,22 @@ export function parsePhotoList(json: unknown, name = 'photos.json'): PhotoList {
         throw bad(`${split}[${i}]`, 'needs "package", "file" and "license" strings');
       }
       if (/[\\/]/.test(e.file) || e.file.startsWith('.') || e.file === '') throw bad(`${split}[${i}]`, `file "${e.file}" must be a plain file name`);
+      if (e.unpack !== undefined) checkUnpack(e.unpack, e.file, (why) => bad(`${split}[${i}].unpack`, why));
     });
   }
   const names = new Set(o.train!.map((e) => e.file));
   const shared = o.eval!.filter((e) => names.has(e.file));
   if (shared.length) throw bad('', `${shared.map((e) => e.file).join(', ')} appear(s) in both train and eval`);
   return { sources: o.sources, train: o.train!, eval: o.eval! };
+}
+
+function checkUnpack(u: Partial<PhotoUnpack> | null, file: string, bad: (why: string) => Error): void {
+  if (!u || typeof u !== 'object' || typeof u.file !== 'string' || /[\\/]/.test(u.file) || u.file.startsWith('.') || u.file === '') {
+    throw bad('needs "file", a plain file name in the package folder');
+  }
+  if (u.format !== 'bzip2-rgb8') throw bad(`format ${JSON.stringify(u.format)} is not known (only "bzip2-rgb8")`);
+  if (!Number.isInteger(u.width) || !Number.isInteger(u.height) || u.width! <= 0 || u.height! <= 0) throw bad('needs positive integer "width" and "height"');
+  if (!file.endsWith('.ppm')) throw bad(`unpacks to a binary PPM, so the entry's file must end in .ppm (not "${file}")`);
 }
 
 /** Interleaved 8- or 16-bit pixels with 1–4 channels → HWC float RGB in [0, 1]; gray is replicated, alpha dropped. */
@@ -70,7 +93,7 @@ export function toSrgbImage(data: Uint8Array | Uint16Array, width: number, heigh
   return { data: out, width, height };
 }
 
-/** Decodes a PNG or TIFF photo (by its signature) to an SrgbImage. */
+/** Decodes a PNG, TIFF or binary PPM/PGM photo (by its signature) to an SrgbImage. */
 export async function decodePhoto(bytes: Uint8Array, name: string): Promise<SrgbImage> {
   if (bytes[0] === 0x89 && bytes[1] === 0x50) {
     const png = await decodePng(bytes, name);
@@ -81,5 +104,9 @@ export async function decodePhoto(bytes: Uint8Array, name: string): Promise<Srgb
     const t = readTiffRgb8(bytes, name);
     return toSrgbImage(t.data, t.width, t.height, t.channels, 255);
   }
-  throw new Error(`${name}: neither a PNG nor a TIFF file; photos must be PNG or 8-bit TIFF`);
+  if (bytes[0] === 0x50 && (bytes[1] === 0x36 || bytes[1] === 0x35)) {
+    const p = decodeNetpbm(bytes, name);
+    return toSrgbImage(p.data, p.width, p.height, p.channels, p.maxval);
+  }
+  throw new Error(`${name}: neither a PNG, a TIFF nor a binary PPM/PGM file; photos must be PNG, 8-bit TIFF or P6/P5 Netpbm`);
 }

@@ -1,4 +1,4 @@
-// Binary PGM (P5). The 16-bit writer produces exactly what `dcraw -D -4` writes for a mosaic
+// Binary PGM (P5) and PPM (P6). The 16-bit writer produces exactly what `dcraw -D -4` writes for a mosaic
 // ("P5\nW H\n65535\n", big-endian samples), so outputs can be compared byte for byte.
 
 import { FormatError } from './bytes.js';
@@ -26,8 +26,20 @@ export function encodePgm16(width: number, height: number, data: Uint16Array, ma
   return out;
 }
 
+/** A binary Netpbm image: P5 (gray) or P6 (RGB, interleaved). */
+export interface NetpbmImage extends GrayImage {
+  channels: 1 | 3;
+}
+
 /** Reads a binary PGM (8- or 16-bit, comments allowed in the header). */
 export function decodePgm(bytes: Uint8Array, name = 'PGM'): GrayImage {
+  const img = decodeNetpbm(bytes, name);
+  if (img.channels !== 1) throw new FormatError(name, 'not a binary PGM (P6 is colour; expected P5)');
+  return { width: img.width, height: img.height, maxval: img.maxval, data: img.data };
+}
+
+/** Reads a binary PGM (P5) or PPM (P6), 8- or 16-bit samples (big-endian at 16 bits, as Netpbm defines). */
+export function decodeNetpbm(bytes: Uint8Array, name = 'Netpbm'): NetpbmImage {
   let at = 0;
   const fail = (problem: string): FormatError => new FormatError(name, problem);
   const token = (): string => {
@@ -40,15 +52,18 @@ export function decodePgm(bytes: Uint8Array, name = 'PGM'): GrayImage {
     while (at < bytes.length && s.length < 12 && !/\s/.test(String.fromCharCode(bytes[at]!))) s += String.fromCharCode(bytes[at++]!);
     return s;
   };
-  if (token() !== 'P5') throw fail('not a binary PGM (no P5 magic)');
+  const magic = token();
+  if (magic !== 'P5' && magic !== 'P6') throw fail('not a binary PGM or PPM (no P5 or P6 magic)');
+  const channels = magic === 'P6' ? 3 : 1;
   const [width, height, maxval] = [token(), token(), token()].map(Number) as [number, number, number];
   at++; // exactly one whitespace byte separates the header from the samples
   if (![width, height, maxval].every((v) => Number.isInteger(v) && v > 0) || maxval > 65535) {
-    throw fail(`bad PGM header ${width} ${height} ${maxval}`);
+    throw fail(`bad ${magic} header ${width} ${height} ${maxval}`);
   }
   const bps = maxval > 255 ? 2 : 1;
-  if (bytes.length - at < width * height * bps) throw fail(`${width}x${height} PGM is truncated`);
-  const data = new Uint16Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = bps === 2 ? (bytes[at + 2 * i]! << 8) | bytes[at + 2 * i + 1]! : bytes[at + i]!;
-  return { width, height, maxval, data };
+  const count = width * height * channels;
+  if (bytes.length - at < count * bps) throw fail(`${width}x${height} ${magic} image is truncated`);
+  const data = new Uint16Array(count);
+  for (let i = 0; i < count; i++) data[i] = bps === 2 ? (bytes[at + 2 * i]! << 8) | bytes[at + 2 * i + 1]! : bytes[at + i]!;
+  return { width, height, maxval, channels, data };
 }

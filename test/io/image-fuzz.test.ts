@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/io/bytes.js';
 import { crc32, decodePng, encodePng, type PngImage } from '../../src/io/png.js';
-import { decodePgm, encodePgm16, type GrayImage } from '../../src/io/pgm.js';
+import { decodeNetpbm, decodePgm, encodePgm16, type GrayImage, type NetpbmImage } from '../../src/io/pgm.js';
 import { encodeTiff } from '../../src/io/tiff-writer.js';
 import { lzwMaxOutput, readTiffRgb8, type RgbTiffImage } from '../../src/raw/tiff-rgb-reader.js';
 import { fuzzCount, fuzzRng, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
@@ -85,6 +85,18 @@ const pgmTarget: FuzzTarget<GrayImage> = {
   errors: [FormatError],
   check: (img) => expect(img.data.length).toBe(img.width * img.height),
   checkError: (e) => expect(e.message.startsWith('fuzz.pgm: ')).toBe(true),
+  allocationBound: (n) => 4 * n + (1 << 16),
+};
+
+const ppmTarget: FuzzTarget<NetpbmImage> = {
+  name: 'decodeNetpbm',
+  parse: (bytes) => decodeNetpbm(bytes, 'fuzz.ppm'),
+  errors: [FormatError],
+  check: (img) => {
+    expect(img.data.length).toBe(img.width * img.height * img.channels);
+    for (const v of img.data) expect(v).toBeLessThanOrEqual(img.maxval > 255 ? 65535 : 255);
+  },
+  checkError: (e) => expect(e.message.startsWith('fuzz.ppm: ')).toBe(true),
   allocationBound: (n) => 4 * n + (1 << 16),
 };
 
@@ -166,5 +178,16 @@ describe('image reader fuzzing', () => {
     expect(s.ok).toBeGreaterThan(0);
     const ascii = [...'P5\n'].map((c) => c.charCodeAt(0));
     await runFuzz(pgmTarget, randomInputs(fuzzCount(200), 92, 200, [ascii]));
+  });
+
+  it('PPM: mutations of an 8-bit P6 photo header and samples, and random bytes', async () => {
+    const head = new TextEncoder().encode('P6\n# a comment\n7 4\n255\n');
+    const ppm = new Uint8Array(head.length + 7 * 4 * 3);
+    ppm.set(head);
+    ppm.set(Uint8Array.from(noise(7 * 4 * 3, 255, 11)), head.length);
+    const s = await runFuzz(ppmTarget, [{ bytes: ppm, label: 'unmutated' }, ...mutants(ppm, fuzzCount(300), 93, 0, 24), ...mutants(ppm, fuzzCount(100), 94)]);
+    expect(s.ok).toBeGreaterThan(0);
+    const ascii = [...'P6\n'].map((c) => c.charCodeAt(0));
+    await runFuzz(ppmTarget, randomInputs(fuzzCount(200), 95, 200, [ascii]));
   });
 });

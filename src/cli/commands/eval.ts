@@ -54,8 +54,8 @@ export const evalCommand: Command = {
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
     const dir = String(flags.data ?? 'data/photos/eval');
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
-    const files = readdirSync(dir).filter((f) => /\.(png|tiff?)$/i.test(f)).sort();
-    if (!files.length) throw new Error(`${dir}: no PNG or TIFF photos`);
+    const files = readdirSync(dir).filter((f) => /\.(png|tiff?|ppm|pgm)$/i.test(f)).sort();
+    if (!files.length) throw new Error(`${dir}: no PNG, TIFF or PPM photos`);
     if (wanted.includes('rddm')) inputFile(join(String(flags.weights ?? defaultWeightsDir()), 'manifest.json'), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
