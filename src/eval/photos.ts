@@ -1,12 +1,13 @@
 import { decodePng } from '../io/png.js';
 import { decodeNetpbm } from '../io/pgm.js';
+import { decodeJpeg } from '../io/jpeg.js';
 import { readTiffRgb8 } from '../raw/tiff-rgb-reader.js';
 import type { SrgbImage } from '../raw/synth-batch.js';
 import { ConfigError } from '../io/config-check.js';
 
 /**
  * The natural photos that synthesis starts from: the list in datasets/photos.json (which files, from where, under
- * which licence, train/eval split) and decoding of its PNG, TIFF and Netpbm files to SrgbImage. Platform-free; the file
+ * which licence, train/eval split) and decoding of its PNG, JPEG, TIFF and Netpbm files to SrgbImage. Platform-free; the file
  * reading lives in src/node/load-photos.ts.
  */
 export type PhotoSplit = 'train' | 'eval';
@@ -93,11 +94,15 @@ export function toSrgbImage(data: Uint8Array | Uint16Array, width: number, heigh
   return { data: out, width, height };
 }
 
-/** Decodes a PNG, TIFF or binary PPM/PGM photo (by its signature) to an SrgbImage. */
+/** Decodes a PNG, JPEG, TIFF or binary PPM/PGM photo (by its signature) to an SrgbImage. */
 export async function decodePhoto(bytes: Uint8Array, name: string): Promise<SrgbImage> {
   if (bytes[0] === 0x89 && bytes[1] === 0x50) {
     const png = await decodePng(bytes, name);
     return toSrgbImage(png.data, png.width, png.height, png.channels, png.bitDepth === 16 ? 65535 : 255);
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    const j = decodeJpeg(bytes, name);
+    return toSrgbImage(j.data, j.width, j.height, j.channels, 255);
   }
   const tiffMagic = (bytes[0] === 0x49 && bytes[1] === 0x49) || (bytes[0] === 0x4d && bytes[1] === 0x4d);
   if (tiffMagic) {
@@ -108,5 +113,5 @@ export async function decodePhoto(bytes: Uint8Array, name: string): Promise<Srgb
     const p = decodeNetpbm(bytes, name);
     return toSrgbImage(p.data, p.width, p.height, p.channels, p.maxval);
   }
-  throw new Error(`${name}: neither a PNG, a TIFF nor a binary PPM/PGM file; photos must be PNG, 8-bit TIFF or P6/P5 Netpbm`);
+  throw new Error(`${name}: not a PNG, JPEG, TIFF or binary PPM/PGM file; photos must be PNG, JPEG, 8-bit TIFF or P6/P5 Netpbm`);
 }

@@ -41,7 +41,7 @@ describe('decodePhoto', () => {
     const gray = Uint16Array.from([0, 65535, 32768]);
     const g = await decodePhoto(await encodePng({ width: 3, height: 1, channels: 1, bitDepth: 16, data: gray }), 'gray.png');
     expect(Array.from(g.data)).toEqual([0, 0, 0, 1, 1, 1, 32768 / 65535, 32768 / 65535, 32768 / 65535].map(Math.fround));
-    await expect(decodePhoto(new Uint8Array([1, 2, 3, 4]), 'x.jpg')).rejects.toThrow(/neither a PNG, a TIFF nor a binary PPM/);
+    await expect(decodePhoto(new Uint8Array([1, 2, 3, 4]), 'x.jpg')).rejects.toThrow(/not a PNG, JPEG, TIFF or binary PPM/);
   });
 
   it('decodes binary PPM (8- and 16-bit, as fetch-photos.sh writes SciPy\'s face) and PGM photos', async () => {

@@ -1,17 +1,21 @@
 // Bounded fuzzing of the photo and mosaic readers: PNG (our encoder's 8/16-bit outputs, a palette file, the real
-// libpng-written one), 8-bit TIFF (our uncompressed and predictor-2 files, the real LZW Kodak photos) and PGM.
+// libpng-written one), 8-bit TIFF (our uncompressed and predictor-2 files, the real LZW Kodak photos), PGM/PPM and
+// JPEG (baseline with restarts and progressive files written by libjpeg-turbo's cjpeg, where it is installed).
 // Every case decodes to an image of the declared size or throws FormatError naming the file, within the time and
 // allocation bounds of test/helpers/fuzz.ts. FUZZ_CASES=N runs N cases per input.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/io/bytes.js';
 import { crc32, decodePng, encodePng, type PngImage } from '../../src/io/png.js';
+import { decodeJpeg, type JpegImage } from '../../src/io/jpeg.js';
 import { decodeNetpbm, decodePgm, encodePgm16, type GrayImage, type NetpbmImage } from '../../src/io/pgm.js';
 import { encodeTiff } from '../../src/io/tiff-writer.js';
 import { lzwMaxOutput, readTiffRgb8, type RgbTiffImage } from '../../src/raw/tiff-rgb-reader.js';
 import { fuzzCount, fuzzRng, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
-import { testDataPath } from '../helpers/test-raw.js';
+import { hasTool, runTool, testDataPath } from '../helpers/test-raw.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -100,6 +104,17 @@ const ppmTarget: FuzzTarget<NetpbmImage> = {
   allocationBound: (n) => 4 * n + (1 << 16),
 };
 
+const jpegTarget: FuzzTarget<JpegImage> = {
+  name: 'decodeJpeg',
+  parse: (bytes) => decodeJpeg(bytes, 'fuzz.jpg'),
+  errors: [FormatError],
+  check: (img) => expect(img.data.length).toBe(img.width * img.height * img.channels),
+  checkError: (e) => expect(e.message.startsWith('fuzz.jpg: ')).toBe(true),
+  // A frame may claim at most 16 blocks per byte of file (each costs a bit of the first scan): its coefficients
+  // (2 bytes each) and the RGB output stay within a few kB per input byte.
+  allocationBound: (n) => 4096 * n + (1 << 20),
+};
+
 /**
  * An 8-bit chunky RGB TIFF of ours in `rowsPerStrip`-row strips, optionally with horizontal differencing; with
  * `lzw`, the same layout claims LZW compression over its (now random) strip bytes.
@@ -178,6 +193,32 @@ describe('image reader fuzzing', () => {
     expect(s.ok).toBeGreaterThan(0);
     const ascii = [...'P5\n'].map((c) => c.charCodeAt(0));
     await runFuzz(pgmTarget, randomInputs(fuzzCount(200), 92, 200, [ascii]));
+  });
+
+  it.skipIf(!hasTool('cjpeg'))('JPEG: mutations of cjpeg\'s baseline (4:2:0, restarts) and progressive files, and random bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rddm-jpeg-fuzz-'));
+    try {
+      const w = 40, h = 24;
+      writeFileSync(join(dir, 'in.ppm'), Buffer.concat([Buffer.from(`P6\n${w} ${h}\n255\n`), Buffer.from(noise(w * h * 3, 255, 12).map((v, i) => (v >> 2) + ((i * 7) % 190)))]));
+      const encode = (args: string[]): Uint8Array => {
+        runTool('cjpeg', [...args, '-outfile', join(dir, 'out.jpg'), join(dir, 'in.ppm')]);
+        return new Uint8Array(readFileSync(join(dir, 'out.jpg')));
+      };
+      const base = encode(['-sample', '2x2', '-restart', '1B', '-quality', '80']);
+      const prog = encode(['-progressive', '-quality', '80']);
+      const n = fuzzCount(300);
+      const s = await runFuzz(jpegTarget, [
+        { bytes: base, label: 'baseline unmutated' },
+        { bytes: prog, label: 'progressive unmutated' },
+        ...mutants(base, n, 96, 0, 700),
+        ...mutants(base, Math.ceil(n / 3), 97),
+        ...mutants(prog, n, 98),
+      ]);
+      expect(s.ok).toBeGreaterThan(0);
+      await runFuzz(jpegTarget, randomInputs(fuzzCount(200), 99, 300, [[0xff, 0xd8, 0xff]]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('PPM: mutations of an 8-bit P6 photo header and samples, and random bytes', async () => {

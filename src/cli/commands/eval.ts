@@ -36,7 +36,8 @@ export const evalCommand: Command = {
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
              (default 0: noise + mosaic only, the design's evaluation setting).
-  --data defaults to data/photos/eval (bash scripts/fetch-photos.sh). Pairs are synthesised with a fixed seed.`,
+  --data defaults to data/photos/eval (bash scripts/fetch-photos.sh); photos are PNG, JPEG, 8-bit TIFF or PPM.
+             Pairs are synthesised with a fixed seed.`,
   async run(args) {
     const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band'], boolean: ['ensemble'] });
     noPositionals(positionals);
@@ -54,8 +55,8 @@ export const evalCommand: Command = {
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
     const dir = String(flags.data ?? 'data/photos/eval');
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
-    const files = readdirSync(dir).filter((f) => /\.(png|tiff?|ppm|pgm)$/i.test(f)).sort();
-    if (!files.length) throw new Error(`${dir}: no PNG, TIFF or PPM photos`);
+    const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
+    if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
     if (wanted.includes('rddm')) inputFile(join(String(flags.weights ?? defaultWeightsDir()), 'manifest.json'), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
