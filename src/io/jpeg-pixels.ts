@@ -110,7 +110,7 @@ export function upsample(p: ComponentPlane, width: number, height: number, fancy
   return out;
 }
 
-/** JFIF YCbCr (full range, BT.601 weights) → interleaved RGB, in place of nothing: a new array. */
+/** JFIF YCbCr (full range, BT.601 weights) → a new interleaved RGB array. */
 export function ycbcrToRgb(yp: Uint8Array, cb: Uint8Array, cr: Uint8Array): Uint8Array {
   const out = new Uint8Array(yp.length * 3);
   const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
