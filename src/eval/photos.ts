@@ -56,7 +56,7 @@ export function parsePhotoList(json: unknown, name = 'photos.json'): PhotoList {
       if (!e || typeof e !== 'object' || typeof e.file !== 'string' || typeof e.package !== 'string' || typeof e.license !== 'string') {
         throw bad(`${split}[${i}]`, 'needs "package", "file" and "license" strings');
       }
-      if (/[\\/]/.test(e.file) || e.file.startsWith('.') || e.file === '') throw bad(`${split}[${i}]`, `file "${e.file}" must be a plain file name`);
+      if (!isPlainFileName(e.file)) throw bad(`${split}[${i}]`, `file "${e.file}" must be a plain file name`);
       if (e.unpack !== undefined) checkUnpack(e.unpack, e.file, (why) => bad(`${split}[${i}].unpack`, why));
     });
   }
@@ -66,8 +66,13 @@ export function parsePhotoList(json: unknown, name = 'photos.json'): PhotoList {
   return { sources: o.sources, train: o.train!, eval: o.eval! };
 }
 
+/** A name inside one folder: no path separators, not hidden, not empty. */
+function isPlainFileName(f: string): boolean {
+  return f !== '' && !f.startsWith('.') && !/[\\/]/.test(f);
+}
+
 function checkUnpack(u: Partial<PhotoUnpack> | null, file: string, bad: (why: string) => Error): void {
-  if (!u || typeof u !== 'object' || typeof u.file !== 'string' || /[\\/]/.test(u.file) || u.file.startsWith('.') || u.file === '') {
+  if (!u || typeof u !== 'object' || typeof u.file !== 'string' || !isPlainFileName(u.file)) {
     throw bad('needs "file", a plain file name in the package folder');
   }
   if (u.format !== 'bzip2-rgb8') throw bad(`format ${JSON.stringify(u.format)} is not known (only "bzip2-rgb8")`);

@@ -90,12 +90,17 @@ export interface ScanComponent {
   pred: number;
 }
 
-/** Sequential (baseline / extended) block: DC difference then run-length AC, all 64 coefficients at once. */
-export function decodeSequentialBlock(r: JpegBitReader, c: ScanComponent, coefs: Int16Array, o: number): void {
+/** The next DC value of component c: its predictor plus the coded difference. */
+function nextDc(r: JpegBitReader, c: ScanComponent): number {
   const t = r.symbol(c.dc!);
   if (t > 11) throw new JpegDataError(`DC difference category ${t} is larger than 11`);
   c.pred += r.extend(t);
-  coefs[o] = c.pred;
+  return c.pred;
+}
+
+/** Sequential (baseline / extended) block: DC difference then run-length AC, all 64 coefficients at once. */
+export function decodeSequentialBlock(r: JpegBitReader, c: ScanComponent, coefs: Int16Array, o: number): void {
+  coefs[o] = nextDc(r, c);
   for (let k = 1; k < 64; ) {
     const rs = r.symbol(c.ac!);
     const s = rs & 15;
@@ -124,12 +129,8 @@ export interface ProgressiveScan {
 /** One block's share of a progressive scan (G.1.2.1 for DC, G.1.2.2 for AC first passes, G.1.2.3 for AC refinement). */
 export function decodeProgressiveBlock(r: JpegBitReader, c: ScanComponent, scan: ProgressiveScan, coefs: Int16Array, o: number): void {
   if (scan.ss === 0) {
-    if (scan.ah === 0) {
-      const t = r.symbol(c.dc!);
-      if (t > 11) throw new JpegDataError(`DC difference category ${t} is larger than 11`);
-      c.pred += r.extend(t);
-      coefs[o] = c.pred * (1 << scan.al);
-    } else if (r.bits(1)) {
+    if (scan.ah === 0) coefs[o] = nextDc(r, c) * (1 << scan.al);
+    else if (r.bits(1)) {
       coefs[o] |= 1 << scan.al;
     }
     return;

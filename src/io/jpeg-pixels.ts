@@ -70,9 +70,10 @@ export function upsample(p: ComponentPlane, width: number, height: number, fancy
   const wide = new Uint8Array(2 * w);
   for (let y = 0; y < height; y++) {
     const iy = Math.floor(y / p.sy);
+    // With 2× vertical: the neighbouring input row, above for even output rows and below for odd, edges repeated.
+    const ny = y % 2 === 0 ? Math.max(iy - 1, 0) : Math.min(iy + 1, p.height - 1);
     if (p.sx === 1) {
-      // h1v2: 3/4 of this row + 1/4 of the row above (even output rows) or below (odd), edge rows repeated.
-      const ny = y % 2 === 0 ? Math.max(iy - 1, 0) : Math.min(iy + 1, p.height - 1);
+      // h1v2: 3/4 of this row + 1/4 of the neighbouring one.
       const bias = y % 2 === 0 ? 1 : 2;
       for (let x = 0; x < width; x++) out[y * width + x] = (src[iy * p.stride + x]! * 3 + src[ny * p.stride + x]! + bias) >> 2;
       continue;
@@ -90,9 +91,7 @@ export function upsample(p: ComponentPlane, width: number, height: number, fancy
       wide[2 * w - 2] = (src[r + w - 1]! * 3 + src[r + w - 2]! + 1) >> 2;
       wide[2 * w - 1] = src[r + w - 1]!;
     } else {
-      // h2v2: vertical 3:1 with the row above (even output rows) or below (odd), edge rows repeated, then
-      // horizontal 3:1 on the column sums.
-      const ny = y % 2 === 0 ? Math.max(iy - 1, 0) : Math.min(iy + 1, p.height - 1);
+      // h2v2: vertical 3:1 with the neighbouring row, then horizontal 3:1 on the column sums.
       const r0 = iy * p.stride;
       const r1 = ny * p.stride;
       for (let i = 0; i < w; i++) line[i] = src[r0 + i]! * 3 + src[r1 + i]!;
