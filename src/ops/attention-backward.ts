@@ -59,7 +59,7 @@ export function attentionBackward(
   dev.dispatch({
     name: 'attention_backward_dq',
     pipeline: pipe('attention_backward_dq', portableDq, subgroupDq),
-    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, o.buffer, lse.buffer, gv.t.buffer, dq.buffer, dd.buffer],
+    buffers: [qv.t.binding, kv.t.binding, vv.t.binding, o.binding, lse.binding, gv.t.binding, dq.binding, dd.binding],
     uniform,
     workgroups: [Math.ceil(Lq / rows), H, B],
     flops: flops * (2 * Dk + Dv),
@@ -69,7 +69,7 @@ export function attentionBackward(
     dev.dispatch({
       name: 'attention_backward_dkv',
       pipeline: pipe('attention_backward_dkv', portableDkv, subgroupDkv),
-      buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, lse.buffer, gv.t.buffer, dd.buffer, dk.buffer, dv.buffer],
+      buffers: [qv.t.binding, kv.t.binding, vv.t.binding, lse.binding, gv.t.binding, dd.binding, dk.binding, dv.binding],
       uniform,
       workgroups: [Math.ceil(Lk / rows), H, B],
       flops: flops * (2 * Dk + 2 * Dv),

@@ -70,7 +70,7 @@ export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: numb
     pipeline: sg
       ? dev.pipeline('attention_forward_subgroup', withTypes(attentionSource(subgroupForward, { DK: Dk, DV: Dv, R }), types))
       : dev.pipeline('attention_forward', withTypes(attentionSource(portableForward, { DK: Dk, DV: Dv, BC: BLOCK_KEYS }), types), { WG }),
-    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, out.buffer, lse.buffer],
+    buffers: [qv.t.binding, kv.t.binding, vv.t.binding, out.binding, lse.binding],
     uniform: attentionParams(Lq, Lk, H, [qv, kv, vv], scale, Dk, Dv),
     workgroups: [Math.ceil(Lq / rowsPerGroup), H, B],
     flops: 2 * B * H * Lq * Lk * (Dk + Dv),

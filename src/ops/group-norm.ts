@@ -75,17 +75,17 @@ function groupNormForward(x: Tensor, g: Geometry, weight: Tensor | undefined, bi
   dev.dispatch({
     name: 'group_norm_stats',
     pipeline: dev.pipeline('group_norm_stats', forwardSource, { WG }, 'stats'),
-    buffers: [xd.buffer, part.buffer],
+    buffers: [xd.binding, part.binding],
     uniform: u,
     workgroups: [chunks, rows],
     flops: 3 * rows * g.M,
     bytes: 8 * rows * g.M,
   });
-  const dummy = xd.buffer;
+  const dummy = xd.binding;
   dev.dispatch({
     name: silu ? 'group_norm_silu' : 'group_norm',
     pipeline: dev.pipeline('group_norm_apply', forwardSource, k, 'apply'),
-    buffers: [xd.buffer, part.buffer, weight?.buffer ?? dummy, bias?.buffer ?? dummy, y.buffer, mean.buffer, rstd.buffer],
+    buffers: [xd.binding, part.binding, weight?.binding ?? dummy, bias?.binding ?? dummy, y.binding, mean.binding, rstd.binding],
     uniform: u,
     workgroups: [chunks, rows],
     flops: (silu ? 6 : 2) * rows * g.M,
@@ -117,13 +117,13 @@ function groupNormBackward(
   const u = new Uint32Array(12);
   u.set([g.N, g.C, g.G, g.cpg, g.S, chunks, chunk, xd.offset, g.M, dz.offset]);
   const k = constants(weight, bias, silu);
-  const dummy = xd.buffer;
-  const wb = weight?.buffer ?? dummy;
-  const bb = bias?.buffer ?? dummy;
+  const dummy = xd.binding;
+  const wb = weight?.binding ?? dummy;
+  const bb = bias?.binding ?? dummy;
   dev.dispatch({
     name: 'group_norm_backward_reduce',
     pipeline: dev.pipeline('group_norm_backward_reduce', backwardSource, k, 'reduce'),
-    buffers: [xd.buffer, dz.buffer, wb, bb, mean.buffer, rstd.buffer, sums.buffer],
+    buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, sums.binding],
     uniform: u,
     workgroups: grid(dev, chunks, nc),
     flops: (silu ? 12 : 5) * nc * g.S,
@@ -138,7 +138,7 @@ function groupNormBackward(
     dev.dispatch({
       name: 'group_norm_backward_coef',
       pipeline: dev.pipeline('group_norm_backward_coef', backwardSource, k, 'coef'),
-      buffers: [sums.buffer, wb, coef.buffer],
+      buffers: [sums.binding, wb, coef.binding],
       uniform: u,
       workgroups: [Math.ceil(rows / WG)],
     });
@@ -150,7 +150,7 @@ function groupNormBackward(
     dev.dispatch({
       name: 'group_norm_backward_dx',
       pipeline: dev.pipeline('group_norm_backward_dx', backwardSource, k, 'dx'),
-      buffers: [xd.buffer, dz.buffer, wb, bb, mean.buffer, rstd.buffer, coef.buffer, dx.buffer],
+      buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, coef.binding, dx.binding],
       uniform: ud,
       workgroups: [fwd.chunks, rows],
       flops: (silu ? 14 : 7) * rows * g.M,
@@ -164,7 +164,7 @@ function groupNormBackward(
     dev.dispatch({
       name: 'group_norm_backward_params',
       pipeline: dev.pipeline('group_norm_backward_params', backwardSource, k, 'params'),
-      buffers: [sums.buffer, dw.buffer, db.buffer],
+      buffers: [sums.binding, dw.binding, db.binding],
       uniform: u,
       workgroups: [Math.ceil(g.C / WG)],
     });

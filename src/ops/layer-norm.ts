@@ -61,7 +61,7 @@ function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weig
   const blocks = Math.ceil(rows / ROW_BLOCK);
   const u = new Uint32Array([rows, M, xd.offset, g.offset, 0, ROW_BLOCK, 0, 0]);
   const k = constants(weight);
-  const wb = weight?.buffer ?? xd.buffer;
+  const wb = weight?.binding ?? xd.binding;
   let dx: Tensor | null = null;
   if (want[0]) {
     dx = empty(x.shape);
@@ -69,7 +69,7 @@ function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weig
     dev.dispatch({
       name: 'layer_norm_backward',
       pipeline: dev.pipeline('layer_norm_backward', source, k, kern.entry),
-      buffers: [xd.buffer, wb, g.buffer, mean.buffer, rstd.buffer, dx.buffer],
+      buffers: [xd.binding, wb, g.binding, mean.binding, rstd.binding, dx.binding],
       uniform: u,
       workgroups: kern.workgroups,
       flops: 10 * rows * M,
@@ -84,7 +84,7 @@ function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weig
     dev.dispatch({
       name: 'layer_norm_backward_params',
       pipeline: dev.pipeline('layer_norm_backward_params', source, k, 'params'),
-      buffers: [xd.buffer, g.buffer, mean.buffer, rstd.buffer, part.buffer],
+      buffers: [xd.binding, g.binding, mean.binding, rstd.binding, part.binding],
       uniform: u,
       workgroups: [Math.ceil(M / WG), blocks],
       flops: 4 * rows * M,
@@ -130,7 +130,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     dev.dispatch({
       name: 'layer_norm',
       pipeline: dev.pipeline('layer_norm', source, constants(weight, bias), kern.entry),
-      buffers: [xd.buffer, weight?.buffer ?? xd.buffer, bias?.buffer ?? xd.buffer, out.buffer, mean.buffer, rstd.buffer],
+      buffers: [xd.binding, weight?.binding ?? xd.binding, bias?.binding ?? xd.binding, out.binding, mean.binding, rstd.binding],
       uniform: u,
       workgroups: kern.workgroups,
       flops: 7 * rows * M,

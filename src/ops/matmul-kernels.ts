@@ -2,7 +2,7 @@ import generalTemplate from '../../shaders/matmul.wgsl';
 import packSource from '../../shaders/matmul-pack.wgsl';
 import subgroupTemplate from '../../shaders/matmul-subgroup.wgsl';
 import tiledSource from '../../shaders/matmul-tiled.wgsl';
-import type { DispatchSpec, GpuDevice } from '../../runtime/index.js';
+import type { BufferBinding, DispatchSpec, GpuDevice } from '../../runtime/index.js';
 import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
 import { withTypes } from './wgsl-types.js';
@@ -93,7 +93,7 @@ export function unsupportedReason(dev: GpuDevice, c: MatmulConfig): string | nul
  * every batch). A is [batch, M, K]; B is passed transposed, as [batch, N, K] (B's view with its strides swapped).
  */
 export interface MatOperand {
-  buffer: GPUBuffer;
+  buffer: BufferBinding;
   off: number;
   bs: number;
   rs: number;
@@ -160,7 +160,7 @@ export function runMatmul(
   config: MatmulConfig,
   A: MatOperand,
   Bt: MatOperand,
-  out: GPUBuffer,
+  out: BufferBinding,
   dims: MatDims,
   outDtype: DType = 'float32',
 ): void {
@@ -219,7 +219,7 @@ export function runMatmul(
  * buffer to release after use.
  */
 interface PackedOperand {
-  buffer: GPUBuffer;
+  buffer: BufferBinding;
   off: number;
   bs: number;
   rs: number;

@@ -77,11 +77,11 @@ export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], c
   let bbs = batchStride(b, r);
   const B = bbs === null ? contiguousCopy(b) : b;
   bbs ??= K * N;
-  const opA: MatOperand = { buffer: A.buffer, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1], dtype: A.dtype };
+  const opA: MatOperand = { buffer: A.binding, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1], dtype: A.dtype };
   // B goes in transposed, as [batch, N, K]: the same view with its last two strides swapped.
-  const opB: MatOperand = { buffer: B.buffer, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r], dtype: B.dtype };
+  const opB: MatOperand = { buffer: B.binding, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r], dtype: B.dtype };
   const dev = out.device;
-  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.buffer, { batch, M, N, K }, dtype);
+  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.binding, { batch, M, N, K }, dtype);
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
   return out;

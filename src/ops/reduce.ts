@@ -24,7 +24,7 @@ function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tenso
     dev.dispatch({
       name: `reduce_${op}`,
       pipeline: dev.pipeline(`reduce_${op}_rows`, source, { WG, OP: OP_CODE[op] }, 'per_row'),
-      buffers: [x.buffer, out.buffer],
+      buffers: [x.binding, out.binding],
       uniform: new Uint32Array([rows, inner, 1, x.offset]),
       workgroups: workgroups1d(dev, rows, WG),
       bytes: 4 * (rows * inner + rows),
@@ -44,7 +44,7 @@ function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tenso
     dev.dispatch({
       name: `reduce_${op}`,
       pipeline: dev.pipeline(`reduce_${op}`, source, { WG, OP: OP_CODE[op] }),
-      buffers: [src.buffer, out.buffer],
+      buffers: [src.binding, out.binding],
       uniform: new Uint32Array([rows, n, chunks, srcOffset]),
       workgroups: [Math.ceil(groups / y), y],
       bytes: 4 * (rows * n + groups),
