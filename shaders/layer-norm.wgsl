@@ -168,8 +168,9 @@ fn backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @group(0) @binding(1) var<storage, read> gp: array<f32>;
 @group(0) @binding(2) var<storage, read> mean_p: array<f32>;
 @group(0) @binding(3) var<storage, read> rstd_p: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part_out: array<f32>;
-@group(0) @binding(5) var<uniform> pp: Params;
+@group(0) @binding(4) var<storage, read_write> dw_part: array<f32>;
+@group(0) @binding(5) var<storage, read_write> db_part: array<f32>;
+@group(0) @binding(6) var<uniform> pp: Params;
 
 @compute @workgroup_size(WG)
 fn params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -185,6 +186,7 @@ fn params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
     dw = fma(g, (x[pp.x_off + r * pp.m + j] - mean_p[r]) * rstd_p[r], dw);
     db += g;
   }
-  part_out[(blk * 2u) * pp.m + j] = dw;
-  part_out[(blk * 2u + 1u) * pp.m + j] = db;
+  // One row block: these are the gradients themselves (the host binds the parameters' gradient buffers).
+  dw_part[blk * pp.m + j] = dw;
+  db_part[blk * pp.m + j] = db;
 }

@@ -3,7 +3,8 @@ import { Tensor, empty } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { copyInto } from './copy.js';
 import { cast } from './cast.js';
-import { sum } from './reduce.js';
+import { sum, sumInto } from './reduce.js';
+import { gradOutput } from '../autograd/grad-slot.js';
 import { zeros } from './creation.js';
 import { packGrad, packInput, packWeight, packedChannels, runIgemm, runPortable, runWgrad, sumPartials } from './conv2d-kernels.js';
 import { assertBindable, getConv2dTiles, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
@@ -71,9 +72,11 @@ const WGRAD_MIN_PIXELS_PER_SPLIT = 1024;
  * gives too few; the partial sums are then added with `sum`. `dtype` is dW's type (the subgroup kernel sums in
  * f32 and the result is converted once).
  */
-export function conv2dWeightGrad(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly number[], dtype: DType = 'float32'): Tensor {
+export function conv2dWeightGrad(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly number[], dtype: DType = 'float32', leaf?: Tensor): Tensor {
   return noGrad(() => {
-    const dw = weightGradRaw(gy, x, g, wShape, dtype);
+    // A float32 result is written straight into the leaf's gradient slot where it has one (gradOutput).
+    const alloc = (shape: readonly number[]) => (leaf && dtype === 'float32' ? gradOutput(leaf, shape) : empty(shape));
+    const dw = weightGradRaw(gy, x, g, wShape, dtype, alloc);
     if (dw.dtype === dtype) return dw;
     const out = cast(dw, dtype);
     dw.dispose();
@@ -82,12 +85,12 @@ export function conv2dWeightGrad(gy: Tensor, x: Tensor, g: ConvGeometry, wShape:
 }
 
 /** dW as `dtype` on the portable kernels, as float32 on the subgroup ones. */
-function weightGradRaw(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly number[], dtype: DType): Tensor {
+function weightGradRaw(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly number[], dtype: DType, alloc: (shape: readonly number[]) => Tensor): Tensor {
   const dev = gy.device;
   const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
   const gd = gy.isContiguous ? gy : gy.contiguous();
   if (!useIgemm(dev, CoutG, G)) {
-    const dw = empty(wShape, dtype);
+    const dw = dtype === 'float32' ? alloc(wShape) : empty(wShape, dtype);
     const g0 = denseFrom0(gd);
     runPortable(dev, 'backward_weight', x.binding, x.offset, g0.binding, dw.binding, g, { a: x.dtype, b: g0.dtype, out: dtype });
     if (g0 !== gd) g0.dispose();
@@ -108,7 +111,7 @@ function weightGradRaw(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly 
   const wsize = g.Cout * CinG * g.KH * g.KW;
   const partialShape = parts === 1 ? wShape : [parts, ...wShape];
   assertBindable('conv2d backward', 'weight-gradient partial sums', partialShape, 0, dev);
-  const partial = empty(partialShape);
+  const partial = parts === 1 ? alloc(wShape) : empty(partialShape);
   let slot = 0;
   for (const [i, c] of chunks.entries()) {
     const Hp = rowsFor(c.rc);
@@ -124,15 +127,20 @@ function weightGradRaw(gy: Tensor, x: Tensor, g: ConvGeometry, wShape: readonly 
   }
   if (gd !== gy) gd.dispose();
   if (parts === 1) return partial;
-  const dw = empty(wShape);
+  const dw = alloc(wShape);
   sumPartials(dev, partial.binding, dw.binding, wsize, parts);
   partial.dispose();
   return dw;
 }
 
-/** dB = dY summed over samples and pixels, as `dtype`. */
-export function biasGrad(gy: Tensor, dtype: DType = 'float32'): Tensor {
+/** dB = dY summed over samples and pixels, as `dtype` (into the leaf's gradient slot where it has one). */
+export function biasGrad(gy: Tensor, dtype: DType = 'float32', leaf?: Tensor): Tensor {
   return noGrad(() => {
+    if (leaf && dtype === 'float32' && gy.dtype === 'float32') {
+      const db = gradOutput(leaf, [gy.shape[1]]);
+      sumInto(gy, [0, 2, 3], db);
+      return db;
+    }
     const s = sum(gy, [0, 2, 3]);
     if (s.dtype === dtype) return s;
     const out = cast(s, dtype);

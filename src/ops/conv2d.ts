@@ -125,8 +125,8 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
         b ? [x, w, b] : [x, w],
         (grad, [xs, ws]) => [
           x.requiresGrad ? conv2dInputGrad(grad, ws, g, x.dtype) : null,
-          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype) : null,
-          b?.requiresGrad ? biasGrad(grad, b.dtype) : null,
+          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype, w) : null,
+          b?.requiresGrad ? biasGrad(grad, b.dtype, b) : null,
         ],
         [xd, wd],
       )

@@ -5,6 +5,7 @@ import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { numel, shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
+import { gradOutput } from '../autograd/grad-slot.js';
 
 export interface GroupNormOptions {
   /** Apply SiLU to the normalised output in the same kernel (diffusers' norm → SiLU pairs). */
@@ -107,6 +108,7 @@ function groupNormBackward(
   rstd: Tensor,
   silu: boolean,
   want: readonly [boolean, boolean, boolean],
+  leaves: { weight?: Tensor; bias?: Tensor } = {},
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const dev = x.device;
   const xd = contiguous(x);
@@ -159,8 +161,9 @@ function groupNormBackward(
     coef.dispose();
   }
   if (want[1] || want[2]) {
-    dw = empty([g.C]);
-    db = empty([g.C]);
+    // Into the parameters' gradient slots where an optimizer keeps them flat (gradOutput).
+    dw = want[1] && leaves.weight ? gradOutput(leaves.weight, [g.C]) : empty([g.C]);
+    db = want[2] && leaves.bias ? gradOutput(leaves.bias, [g.C]) : empty([g.C]);
     dev.dispatch({
       name: 'group_norm_backward_params',
       pipeline: dev.pipeline('group_norm_backward_params', backwardSource, k, 'params'),
@@ -200,7 +203,7 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Ten
     (dz, [xs, ms, rs, ...rest]) => {
       const ws = weight ? rest[0] : undefined;
       const bs = bias ? rest[weight ? 1 : 0] : undefined;
-      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)]);
+      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], { weight, bias });
     },
     saved,
   );

@@ -48,11 +48,11 @@ function reduceUniform(rows: number, inner: number, chunks: number, offset: numb
  * Reduces rows × inner elements of `x`, read through the strides of `kept` (the row index) and `red` (the element
  * index) from `offset`, to a dense [rows], with as many passes as long rows need.
  */
-function reduceRows(op: ReduceOp, x: Tensor, offset: number, kept: Dims, red: Dims, rows: number, inner: number): Tensor {
+function reduceRows(op: ReduceOp, x: Tensor, offset: number, kept: Dims, red: Dims, rows: number, inner: number, into?: Tensor): Tensor {
   const dev = x.device;
   const constants = (k: Dims, r: Dims) => ({ WG, OP: OP_CODE[op], KR: k.shape.length, RR: r.shape.length });
   if (inner <= SHORT_ROW && rows >= WG) {
-    const out = empty([rows]);
+    const out = into ?? empty([rows]);
     dev.dispatch({
       name: `reduce_${op}`,
       pipeline: dev.pipeline(`reduce_${op}_rows`, source, constants(kept, red), 'per_row'),
@@ -70,7 +70,7 @@ function reduceRows(op: ReduceOp, x: Tensor, offset: number, kept: Dims, red: Di
   let [k, r] = [kept, red];
   for (;;) {
     const chunks = n > CHUNK_TARGET && rows < 1024 ? Math.min(256, Math.ceil(n / CHUNK_TARGET)) : 1;
-    const out = empty([rows * chunks]);
+    const out = chunks === 1 && into ? into : empty([rows * chunks]);
     const groups = rows * chunks;
     const max = dev.limits.maxComputeWorkgroupsPerDimension;
     const y = Math.ceil(groups / max);
@@ -110,7 +110,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): T
   });
 }
 
-function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {
+function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, into?: Tensor): Tensor {
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const outShape = keepdim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]);
   if (axes.some((a) => x.shape[a] === 0) && op !== 'sum') throw new Error(`${op}: cannot reduce over an empty axis (shape ${shapeStr(x.shape)})`);
@@ -128,16 +128,30 @@ function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean
     k = { shape: [rows], strides: [inner] };
     r = { shape: [inner], strides: [1] };
   }
-  const flat = inner === 0 ? zerosOf(rows) : reduceRows(op, src, src.offset, k, r, rows, inner);
+  const flat = inner === 0 ? zerosOf(rows, into) : reduceRows(op, src, src.offset, k, r, rows, inner, into);
   if (src !== x) src.dispose();
+  if (into) return into;
   const out = reshape(flat, outShape);
   if (out !== flat) flat.dispose();
   return out;
 }
 
-function zerosOf(n: number): Tensor {
-  const t = empty([n]);
-  t.device.upload(t.buffer, new Float32Array(n));
+/**
+ * out = the sum of float32 `x` over `axes`, written into `out` (dense, float32, as many elements as the result):
+ * a gradient reduced straight into its destination (e.g. an optimizer's gradient slot). No autograd.
+ */
+export function sumInto(x: Tensor, axes: readonly number[], out: Tensor): void {
+  const ax = normAxes('sum', axes, x.ndim);
+  const rows = numel(x.shape.filter((_, i) => !ax.includes(i)));
+  if (x.dtype !== 'float32' || out.dtype !== 'float32' || !out.isContiguous || out.size !== rows) {
+    throw new Error(`internal: sumInto needs float32 operands and a dense output of ${rows} elements (got ${shapeStr(out.shape)} ${out.dtype})`);
+  }
+  noGrad(() => reduceRawImpl('sum', x, ax, false, out));
+}
+
+function zerosOf(n: number, into?: Tensor): Tensor {
+  const t = into ?? empty([n]);
+  t.device.upload(t.storage.buffer, new Float32Array(n), t.byteOffset);
   return t;
 }
 
