@@ -58,14 +58,17 @@ export class Attention extends Module {
     this.to_out = [new Linear(queryDim, queryDim), new Dropout()];
   }
 
-  /** hidden: [B, L, queryDim]; context: [B, S, contextDim] (cross-attention) or nothing (self-attention). */
-  forward(hidden: Tensor, context?: Tensor | null): Tensor {
+  /**
+   * hidden: [B, L, queryDim]; context: [B, S, contextDim] (cross-attention) or nothing (self-attention).
+   * `residual` is added by the output projection's kernel (the transformer block's skip connection).
+   */
+  forward(hidden: Tensor, context?: Tensor | null, residual?: Tensor | null): Tensor {
     return tidy(() => {
       const ctx = context ?? hidden;
       const q = splitHeads(this.to_q.forward(hidden), this.heads);
       const k = splitHeads(this.to_k.forward(ctx), this.heads);
       const v = splitHeads(this.to_v.forward(ctx), this.heads);
-      return this.to_out[0].forward(mergeHeads(scaledDotProductAttention(q, k, v)));
+      return this.to_out[0].forward(mergeHeads(scaledDotProductAttention(q, k, v)), residual);
     });
   }
 
@@ -107,8 +110,8 @@ export class FeedForward extends Module {
     super();
     this.net = [new GEGLU(dim, dim * mult), new Dropout(), new Linear(dim * mult, dim)];
   }
-  forward(x: Tensor): Tensor {
-    return tidy(() => this.net[2].forward(this.net[0].forward(x)));
+  forward(x: Tensor, residual?: Tensor | null): Tensor {
+    return tidy(() => this.net[2].forward(this.net[0].forward(x), residual));
   }
 }
 
@@ -137,9 +140,10 @@ export class BasicTransformerBlock extends Module {
   /** x: [B, L, dim]; context: [B, S, crossAttentionDim]. */
   forward(x: Tensor, context: Tensor): Tensor {
     return tidy(() => {
-      let h = x.add(this.attn1.forward(this.norm1.forward(x)));
-      h = h.add(this.attn2.forward(this.norm2.forward(h), context));
-      return h.add(this.ff.forward(this.norm3.forward(h)));
+      // The residual adds happen in the output projections' kernels.
+      let h = this.attn1.forward(this.norm1.forward(x), null, x);
+      h = this.attn2.forward(this.norm2.forward(h), context, h);
+      return this.ff.forward(this.norm3.forward(h), h);
     });
   }
 }
