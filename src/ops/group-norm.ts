@@ -13,6 +13,10 @@ export interface GroupNormOptions {
 }
 
 const WG = 64;
+/** The single-launch backward keeps samples × channels-per-group sums in workgroup memory (FUSED_MAX in the shader). */
+const FUSED_BACKWARD_MAX = 256;
+/** ...and is used while one workgroup per group has at most this many elements to walk (a few passes each). */
+const FUSED_BACKWARD_ELEMENTS = 1 << 16;
 /** Elements one workgroup reduces or writes: long rows split into chunks so they spread over workgroups. */
 const CHUNK = 4096;
 
@@ -68,11 +72,25 @@ function groupNormForward(x: Tensor, g: Geometry, weight: Tensor | undefined, bi
   const xd = contiguous(x);
   const dev = xd.device;
   const { chunks, chunk } = chunking(g.M);
-  const part = empty([rows, chunks, 3]);
   const u = new Uint32Array(12);
   u.set([rows, g.M, g.S, g.cpg, g.G, chunks, chunk, xd.offset]);
   new Float32Array(u.buffer)[8] = eps;
   const k = constants(weight, bias, silu);
+  if (chunks === 1) {
+    // Rows of one chunk: both passes in one launch (same arithmetic, same bits).
+    dev.dispatch({
+      name: silu ? 'group_norm_silu' : 'group_norm',
+      pipeline: dev.pipeline('group_norm_fused', forwardSource, k, 'fused'),
+      buffers: [xd.binding, weight?.binding ?? xd.binding, bias?.binding ?? xd.binding, y.binding, mean.binding, rstd.binding],
+      uniform: u,
+      workgroups: [1, rows],
+      flops: (silu ? 9 : 5) * rows * g.M,
+      bytes: 12 * rows * g.M,
+    });
+    if (xd !== x) xd.dispose();
+    return { y, mean, rstd };
+  }
+  const part = empty([rows, chunks, 3]);
   dev.dispatch({
     name: 'group_norm_stats',
     pipeline: dev.pipeline('group_norm_stats', forwardSource, { WG }, 'stats'),
@@ -115,13 +133,33 @@ function groupNormBackward(
   const dz = contiguous(dzIn);
   const { chunks, chunk } = chunking(g.S);
   const nc = g.N * g.C;
-  const sums = empty([nc, chunks, 2]);
   const u = new Uint32Array(12);
   u.set([g.N, g.C, g.G, g.cpg, g.S, chunks, chunk, xd.offset, g.M, dz.offset]);
   const k = constants(weight, bias, silu);
   const dummy = xd.binding;
   const wb = weight?.binding ?? dummy;
   const bb = bias?.binding ?? dummy;
+  if (chunks === 1 && chunking(g.M).chunks === 1 && g.N * g.cpg <= FUSED_BACKWARD_MAX && g.N <= WG && g.N * g.M <= FUSED_BACKWARD_ELEMENTS) {
+    // Small inputs: one workgroup per group does the four passes for every sample, in one launch (same bits).
+    // The parameter gradients go to their gradient slots where an optimizer keeps them flat (gradOutput).
+    const dx = want[0] ? empty(x.shape) : empty([1]);
+    const dw = want[1] && leaves.weight ? gradOutput(leaves.weight, [g.C]) : empty([g.C]);
+    const db = want[2] && leaves.bias ? gradOutput(leaves.bias, [g.C]) : empty([g.C]);
+    dev.dispatch({
+      name: 'group_norm_backward',
+      pipeline: dev.pipeline('group_norm_backward_fused', backwardSource, k, 'fused'),
+      buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, dx.binding, dw.binding, db.binding],
+      uniform: u,
+      workgroups: [g.G],
+      flops: (silu ? 26 : 12) * nc * g.S,
+      bytes: 20 * nc * g.S,
+    });
+    if (xd !== x) xd.dispose();
+    if (dz !== dzIn) dz.dispose();
+    const keep = (t: Tensor, wanted: boolean) => (wanted ? t : (t.dispose(), null));
+    return [keep(dx, want[0]), keep(dw, want[1]), keep(db, want[2])];
+  }
+  const sums = empty([nc, chunks, 2]);
   dev.dispatch({
     name: 'group_norm_backward_reduce',
     pipeline: dev.pipeline('group_norm_backward_reduce', backwardSource, k, 'reduce'),
