@@ -17,6 +17,8 @@ override WG: u32 = 64;
 override HAS_W: bool = true;
 override HAS_B: bool = true;
 override SILU: bool = false;
+// The fused pass adds dx to what it holds (a gradient already collected for the input) instead of writing it.
+override ACC: bool = false;
 
 var<workgroup> red_a: array<f32, WG>;
 var<workgroup> red_b: array<f32, WG>;
@@ -262,7 +264,8 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
       for (var e = c * pf.s + lid; e < (c + 1u) * pf.s; e += WG) {
         let xh = (x[pf.x_off + base + e] - mean) * rstd;
         let gy = grad_y(dz[pf.g_off + base + e], xh, wc, bc);
-        dx_f[base + e] = rstd * (wc * gy - c1 - xh * c2);
+        let v = rstd * (wc * gy - c1 - xh * c2);
+        dx_f[base + e] = select(v, dx_f[base + e] + v, ACC);
       }
     }
   }

@@ -66,11 +66,17 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
       if (node.freed) {
         throw new Error(`backward(): the graph through '${node.name}' was already freed by an earlier backward(); pass { retainGraph: true } to the first call`);
       }
-      const raw = node.backward(g, node.saved);
+      // Gradients already collected for an input, which the rule's kernel may add into (see BackwardFn). An input
+      // listed twice (add(x, x)) gets none: the rule would add into it twice.
+      const acc = node.inputs.map((inp, k) => {
+        const prev = inp && node.inputs.indexOf(inp) === k && node.inputs.lastIndexOf(inp) === k ? grads.get(inp) : undefined;
+        return prev && prev.dtype === 'float32' && ownsDense(prev, prev) ? prev : null;
+      });
+      const raw = node.backward(g, node.saved, acc);
       // A rule may hand back `g` itself or one tensor for two inputs (add(x, x)): give each use its own handle.
       const used = new Set<Tensor>();
-      const inGrads = raw.map((gi) => {
-        if (!gi) return null;
+      const inGrads = raw.map((gi, k) => {
+        if (!gi || (acc[k] && gi === acc[k])) return null;
         if (gi === g || used.has(gi)) return gi.view(gi.shape, gi.strides, gi.offset);
         used.add(gi);
         return gi;

@@ -127,6 +127,7 @@ function groupNormBackward(
   silu: boolean,
   want: readonly [boolean, boolean, boolean],
   leaves: { weight?: Tensor; bias?: Tensor } = {},
+  accDx: Tensor | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const dev = x.device;
   const xd = contiguous(x);
@@ -142,12 +143,12 @@ function groupNormBackward(
   if (chunks === 1 && chunking(g.M).chunks === 1 && g.N * g.cpg <= FUSED_BACKWARD_MAX && g.N <= WG && g.N * g.M <= FUSED_BACKWARD_ELEMENTS) {
     // Small inputs: one workgroup per group does the four passes for every sample, in one launch (same bits).
     // The parameter gradients go to their gradient slots where an optimizer keeps them flat (gradOutput).
-    const dx = want[0] ? empty(x.shape) : empty([1]);
+    const dx = want[0] ? (accDx ?? empty(x.shape)) : empty([1]);
     const dw = want[1] && leaves.weight ? gradOutput(leaves.weight, [g.C]) : empty([g.C]);
     const db = want[2] && leaves.bias ? gradOutput(leaves.bias, [g.C]) : empty([g.C]);
     dev.dispatch({
       name: 'group_norm_backward',
-      pipeline: dev.pipeline('group_norm_backward_fused', backwardSource, k, 'fused'),
+      pipeline: dev.pipeline('group_norm_backward_fused', backwardSource, { ...k, ACC: want[0] && accDx ? 1 : 0 }, 'fused'),
       buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, dx.binding, dw.binding, db.binding],
       uniform: u,
       workgroups: [g.G],
@@ -238,10 +239,10 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Ten
     silu ? 'groupNormSilu' : 'groupNorm',
     y,
     [x, weight ?? null, bias ?? null],
-    (dz, [xs, ms, rs, ...rest]) => {
+    (dz, [xs, ms, rs, ...rest], acc) => {
       const ws = weight ? rest[0] : undefined;
       const bs = bias ? rest[weight ? 1 : 0] : undefined;
-      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], { weight, bias });
+      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], { weight, bias }, acc?.[0] ?? null);
     },
     saved,
   );

@@ -66,6 +66,7 @@ function layerNormBackward(
   want: readonly boolean[],
   paramShape: readonly number[],
   leaves: { weight?: Tensor; bias?: Tensor } = {},
+  accDx: Tensor | null = null,
 ) {
   const dev = x.device;
   const xd = contiguous(x);
@@ -79,11 +80,12 @@ function layerNormBackward(
   const wb = weight?.binding ?? xd.binding;
   let dx: Tensor | null = null;
   if (want[0]) {
-    dx = empty(x.shape);
+    // Added into the input's pending gradient where the walk has one (the kernel's ACC).
+    dx = accDx ?? empty(x.shape);
     const kern = rowKernel(dev, rows, M, 'backward');
     dev.dispatch({
       name: 'layer_norm_backward',
-      pipeline: dev.pipeline('layer_norm_backward', source, k, kern.entry),
+      pipeline: dev.pipeline('layer_norm_backward', source, { ...k, ACC: accDx ? 1 : 0 }, kern.entry),
       buffers: [xd.binding, wb, g.binding, mean.binding, rstd.binding, dx.binding],
       uniform: u,
       workgroups: kern.workgroups,
@@ -162,7 +164,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     'layerNorm',
     y,
     [x, weight ?? null, bias ?? null],
-    (g, [xs, ms, rs, ws]) => layerNormBackward(xs, g, rows, M, weight ? ws : undefined, ms, rs, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], normalizedShape, { weight, bias }),
+    (g, [xs, ms, rs, ws], acc) =>
+      layerNormBackward(xs, g, rows, M, weight ? ws : undefined, ms, rs, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], normalizedShape, { weight, bias }, acc?.[0] ?? null),
     [x, mean, rstd, ...(weight ? [weight] : [])],
   );
   mean.dispose();

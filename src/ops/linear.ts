@@ -63,12 +63,13 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null, opts: LinearOpti
     'linear',
     y,
     [x, w, b ?? null, res],
-    (g, [xs, ws]) => linearBackward(g, xs, ws, { x, w, b: b ?? null, res }),
+    (g, [xs, ws], acc) => linearBackward(g, xs, ws, { x, w, b: b ?? null, res }, acc ?? []),
     [x, w],
   );
 }
 
-function linearBackward(g: Tensor, xs: Tensor, ws: Tensor, inputs: { x: Tensor; w: Tensor; b: Tensor | null; res: Tensor | null }): (Tensor | null)[] {
+/** dX, dW, dB (and the residual's, g): into the walk's pending gradients `acc` where given (the kernels add). */
+function linearBackward(g: Tensor, xs: Tensor, ws: Tensor, inputs: { x: Tensor; w: Tensor; b: Tensor | null; res: Tensor | null }, acc: readonly (Tensor | null)[]): (Tensor | null)[] {
   const { x, w, b, res } = inputs;
   const inF = xs.shape[xs.ndim - 1];
   const outF = ws.shape[0];
@@ -76,19 +77,22 @@ function linearBackward(g: Tensor, xs: Tensor, ws: Tensor, inputs: { x: Tensor; 
   const g2 = rows2d(gc, outF);
   let dx: Tensor | null = null;
   if (x.requiresGrad) {
-    dx = empty(x.shape);
+    dx = acc[0] ?? empty(x.shape);
     const dx2 = reshape(dx, [g2.shape[0], inF]);
-    matmulInto(g2, ws, [], dx2);
+    matmulInto(g2, ws, [], dx2, { accumulate: Boolean(acc[0]) });
     dx2.dispose();
   }
   let dw: Tensor | null = null;
   let db: Tensor | null = null;
   if (w.requiresGrad) {
-    dw = gradOutput(w, w.shape);
-    db = b?.requiresGrad ? gradOutput(b, b.shape) : null;
+    // One accumulate flag serves dW and dB: add into both pending gradients, or write both afresh.
+    const wantB = Boolean(b?.requiresGrad);
+    const accumulate = Boolean(acc[1] && (!wantB || acc[2]));
+    dw = accumulate ? acc[1]! : gradOutput(w, w.shape);
+    db = wantB ? (accumulate ? acc[2]! : gradOutput(b!, b!.shape)) : null;
     const x2 = rows2d(xs, inF);
     const gt = transpose(g2, 0, 1);
-    matmulInto(gt, x2, [], dw, { rowsum: db ?? undefined });
+    matmulInto(gt, x2, [], dw, { rowsum: db ?? undefined, accumulate });
     for (const t of [x2, gt]) if (t !== xs) t.dispose();
   } else if (b?.requiresGrad) {
     db = gradOutput(b, b.shape);
