@@ -7,11 +7,9 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { decodePng } from '../../src/io/png.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/node/web-server.js';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 import { act, CAPTURE_DEVICES, pageState, startDemo } from './web-app.js';
-
-const missing = browserAvailable();
-if (missing) console.warn(`web demo browser tests skipped: ${missing}`);
 
 const SAMPLE = 'samples/astronaut-256.dng';
 /**
@@ -43,7 +41,8 @@ function openFile(page: Page, name: string, buffer: Buffer, phases = ['error', '
   return act(page, '#status', () => page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer }), phases, timeout);
 }
 
-describe.skipIf(missing !== null)('web demo in Chromium (WebGPU on SwiftShader)', () => {
+describe('web demo in Chromium (WebGPU on SwiftShader)', () => {
+  const have = needInSuite(CHROMIUM);
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let tmp: string;
@@ -51,6 +50,7 @@ describe.skipIf(missing !== null)('web demo in Chromium (WebGPU on SwiftShader)'
   const dng = readFileSync(SAMPLE);
 
   beforeAll(async () => {
+    if (!have) return;
     tmp = mkdtempSync(join(tmpdir(), 'rddm-web-test-'));
     // The reference: the Node CLI on the same file, started now so it runs while the browser starts.
     const out = join(tmp, 'node.png');

@@ -1,6 +1,6 @@
 // Restoring the real Canon CR2 (binned 8x for speed) with the shipped weights: a finite, plausibly exposed,
 // plausibly white-balanced image, compared with dcraw's own camera-white-balanced rendering.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../src/index.js';
 import { readRaw } from '../../src/raw/read-raw.js';
@@ -10,12 +10,10 @@ import { tensor, noGrad, tidy } from '../../src/index.js';
 import { linearToSrgb8 } from '../../src/rddm/render.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
 import { defaultWeightsDir } from '../../src/node/paths.js';
-import { hasTool, runTool, testRawPath } from '../helpers/test-raw.js';
+import { runTool, testRawPath } from '../helpers/test-raw.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 
-const cr2 = testRawPath();
 const weights = defaultWeightsDir();
-const missing = !cr2 ? 'the Canon CR2 (bash scripts/fetch-test-raw.sh)' : !existsSync(`${weights}/manifest.json`) ? `shipped weights in ${weights}` : !hasTool('dcraw') ? 'dcraw' : null;
-if (missing) console.warn(`CR2 restoration test skipped: needs ${missing}`);
 
 /** Mean R, G, B of an interleaved 8-bit image, or of its rows from fraction y0 to y1 of its height. */
 function means(px: Uint8Array | Uint16Array, scale: number, rows?: { width: number; height: number; y0: number; y1: number }): [number, number, number] {
@@ -26,20 +24,22 @@ function means(px: Uint8Array | Uint16Array, scale: number, rows?: { width: numb
   return [s[0] / n, s[1] / n, s[2] / n];
 }
 
-describe.skipIf(missing !== null)('restoring the real Canon EOS 30D CR2', () => {
+describe('restoring the real Canon EOS 30D CR2', () => {
+  needInSuite('data/test-raw/IMG_5952.CR2', 'dcraw');
   beforeAll(async () => {
     await init();
   });
 
   it('is finite, exposed like dcraw -w, and white-balanced like it (channel ratios)', async () => {
+    const cr2 = testRawPath();
     const { sys } = await loadRddmDir(weights);
-    const raw = binRaw(readRaw(new Uint8Array(readFileSync(cr2!)), cr2!), 8);
+    const raw = binRaw(readRaw(new Uint8Array(readFileSync(cr2)), cr2), 8);
     const res = await restoreRaw(sys, raw, { tile: 256 });
     expect(res.linear.every(Number.isFinite)).toBe(true);
     const oursPx = await linearToSrgb8(res.linear, res.width, res.height, { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb });
     const ours = means(oursPx, 255);
     // dcraw -w: camera white balance, -W: no auto-brightening, -h: half size, -c: PPM to stdout (8-bit, BT.709 gamma).
-    const ppm = runTool('dcraw', ['-w', '-W', '-h', '-c', cr2!]);
+    const ppm = runTool('dcraw', ['-w', '-W', '-h', '-c', cr2]);
     const header = ppm.toString('latin1', 0, 40).split(/\s+/);
     const [w, h, maxv] = [Number(header[1]), Number(header[2]), Number(header[3])];
     const start = ppm.length - w * h * 3 * (maxv > 255 ? 2 : 1);
