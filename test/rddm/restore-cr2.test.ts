@@ -7,7 +7,8 @@ import { readRaw } from '../../src/raw/read-raw.js';
 import { binRaw, restoreRaw, normalizeMosaic } from '../../src/rddm/restore.js';
 import { demosaicBilinear } from '../../src/raw/bayer.js';
 import { tensor, noGrad, tidy } from '../../src/index.js';
-import { linearToSrgb8 } from '../../src/rddm/render.js';
+import { linearToSrgb8, rawRenderParams } from '../../src/rddm/render.js';
+import { autoExposureGain } from '../../src/rddm/exposure.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
 import { defaultWeightsDir } from '../../src/node/paths.js';
 import { runTool, testRawPath } from '../helpers/test-raw.js';
@@ -45,6 +46,9 @@ describe('restoring the real Canon EOS 30D CR2', () => {
     const start = ppm.length - w * h * 3 * (maxv > 255 ? 2 : 1);
     const refPx = new Uint8Array(ppm.buffer, ppm.byteOffset + start, w * h * 3);
     const ref = means(refPx, 255);
+    // dcraw's default rendering (automatic brightness), for `rddm restore`'s default --exposure auto.
+    const autoPpm = runTool('dcraw', ['-w', '-h', '-c', cr2]);
+    const refAuto = means(new Uint8Array(autoPpm.buffer, autoPpm.byteOffset + autoPpm.length - w * h * 3, w * h * 3), 255);
     // The dark forest across the lower part of the frame (rows 65–92% of the height, below the horizon).
     const forest = { y0: 0.65, y1: 0.92 };
     const oursForest = means(oursPx, 255, { width: res.width, height: res.height, ...forest });
@@ -53,12 +57,20 @@ describe('restoring the real Canon EOS 30D CR2', () => {
     const ratioErr = (m: number[], c: number, r = ref) => Math.abs(Math.log(m[c] / m[1] / (r[c] / r[1])));
     // The same metadata path without the model (bilinear demosaic + PTP): checks pattern, levels, WB and colour matrix.
     const bil = noGrad(() => tidy(() => demosaicBilinear(tensor(normalizeMosaic(raw), [1, 1, raw.height, raw.width]), raw.cfaPattern)));
-    const base = means(await linearToSrgb8(await bil.data(), raw.width, raw.height, { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb }), 255);
+    const bilLinear = await bil.data();
     bil.dispose();
+    const base = means(await linearToSrgb8(bilLinear, raw.width, raw.height, rawRenderParams(raw)), 255);
+    const gain = autoExposureGain(raw);
+    const baseAuto = means(await linearToSrgb8(bilLinear, raw.width, raw.height, rawRenderParams(raw, gain)), 255);
+    const oursAuto = means(await linearToSrgb8(res.linear, res.width, res.height, rawRenderParams(raw, gain)), 255);
     console.log(
       `gain ${res.gain.toFixed(2)}; mean sRGB: RDDM [${ours.map((v) => v.toFixed(3))}], bilinear+PTP [${base.map((v) => v.toFixed(3))}], dcraw -w -W [${ref.map((v) => v.toFixed(3))}]; ` +
-        `forest: RDDM [${oursForest.map((v) => v.toFixed(3))}], dcraw [${refForest.map((v) => v.toFixed(3))}]`,
+        `forest: RDDM [${oursForest.map((v) => v.toFixed(3))}], dcraw [${refForest.map((v) => v.toFixed(3))}]; ` +
+        `auto exposure ×${gain.toFixed(2)}: RDDM [${oursAuto.map((v) => v.toFixed(3))}], bilinear+PTP [${baseAuto.map((v) => v.toFixed(3))}], dcraw -w [${refAuto.map((v) => v.toFixed(3))}]`,
     );
+    // Automatic brightness as dcraw's: the same gain, so the same exposure within the tone curves' difference.
+    expect(Math.abs(Math.log(lum(baseAuto) / lum(refAuto)))).toBeLessThan(Math.log(1.25));
+    expect(Math.abs(Math.log(lum(oursAuto) / lum(refAuto)))).toBeLessThan(Math.log(1.25));
     // Metadata path: white balance (R/G, B/G of the means) within 10% of dcraw's, exposure within 25% (tone curves differ).
     for (const c of [0, 2]) expect(ratioErr(base, c)).toBeLessThan(Math.log(1.1));
     expect(Math.abs(Math.log(lum(base) / lum(ref)))).toBeLessThan(Math.log(1.25));
