@@ -8,7 +8,7 @@ import { CHROMIUM } from './requirements.js';
 
 export { CHROMIUM };
 
-/** Flags that give WebGPU (SwiftShader) in Debian's headless Chromium with no network (see shared/docs/machine.md). */
+/** Flags that give WebGPU (SwiftShader) in Debian's headless Chromium with no network (see docs/platform.md). */
 export const CHROMIUM_ARGS = [
   '--headless=new',
   '--enable-unsafe-webgpu',
