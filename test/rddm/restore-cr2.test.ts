@@ -25,6 +25,7 @@ function means(px: Uint8Array | Uint16Array, scale: number, rows?: { width: numb
   return [s[0] / n, s[1] / n, s[2] / n];
 }
 
+// About 2.5 minutes on 2 busy cores alone; it timed out at 5 in a whole-suite run beside other load (load average 12).
 describe('restoring the real Canon EOS 30D CR2', () => {
   needInSuite('data/test-raw/IMG_5952.CR2', 'dcraw');
   beforeAll(async () => {
@@ -82,5 +83,5 @@ describe('restoring the real Canon EOS 30D CR2', () => {
     // low-frequency colour fix takes them from the mosaic; without it these weights render the forest blue-green
     // (B/G 0.94 against dcraw's 0.67 at --bin 4) and earlier ones red-brown (weights/README.md, "Colour on real photos").
     for (const c of [0, 2]) expect(ratioErr(oursForest, c, refForest)).toBeLessThan(Math.log(1.15));
-  }, 300_000);
+  }, 900_000);
 });
