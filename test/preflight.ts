@@ -39,7 +39,7 @@ if (plan.kind === 'install') {
   absent = TOOLS.filter((t) => !toolPresent(t.name));
 }
 for (const t of absent) {
-  const why = plan.kind === 'manual' ? `${plan.why}; run ${plan.command}` : installError || `still missing after installing ${t.apt}`;
+  const why = plan.kind === 'manual' ? `${plan.why}; run ${plan.command}` : installError || `\`apt-get install ${t.apt}\` ran, yet ${t.name} is still not found (on PATH)`;
   missing[t.name] = why;
   log(`MISSING ${t.name} (Debian package ${t.apt}): ${why}. Tests that will fail: ${t.usedBy}.`);
 }
