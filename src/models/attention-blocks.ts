@@ -6,7 +6,7 @@ import { Linear } from '../nn/linear.js';
 import { GroupNorm } from '../nn/group-norm.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { groupNorm } from '../ops/group-norm.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
+import { multiHeadAttention } from '../ops/attention.js';
 import type { LinearLike } from './resnet-block.js';
 
 /** A parameterless placeholder where diffusers has nn.Dropout(0), so numbering (`to_out.0`, `ff.net.2`) matches. */
@@ -14,17 +14,6 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     return x;
   }
-}
-
-/** [B, L, heads·d] → [B, heads, L, d]. */
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [b, l, c] = x.shape;
-  return tidy(() => x.reshape([b, l, heads, c / heads]).permute([0, 2, 1, 3]));
-}
-/** [B, heads, L, d] → [B, L, heads·d]. */
-function mergeHeads(x: Tensor): Tensor {
-  const [b, h, l, d] = x.shape;
-  return tidy(() => x.permute([0, 2, 1, 3]).reshape([b, l, h * d]));
 }
 
 /**
@@ -65,10 +54,11 @@ export class Attention extends Module {
   forward(hidden: Tensor, context?: Tensor | null, residual?: Tensor | null): Tensor {
     return tidy(() => {
       const ctx = context ?? hidden;
-      const q = splitHeads(this.to_q.forward(hidden), this.heads);
-      const k = splitHeads(this.to_k.forward(ctx), this.heads);
-      const v = splitHeads(this.to_v.forward(ctx), this.heads);
-      return this.to_out[0].forward(mergeHeads(scaledDotProductAttention(q, k, v)), residual);
+      // Heads stay merged ([B, L, heads·d]): the attention kernels read and write them strided, with no copies.
+      const q = this.to_q.forward(hidden);
+      const k = this.to_k.forward(ctx);
+      const v = this.to_v.forward(ctx);
+      return this.to_out[0].forward(multiHeadAttention(q, k, v, this.heads), residual);
     });
   }
 
