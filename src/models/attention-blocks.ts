@@ -7,6 +7,7 @@ import { GroupNorm } from '../nn/group-norm.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { groupNorm } from '../ops/group-norm.js';
 import { multiHeadAttention } from '../ops/attention.js';
+import { geglu } from '../ops/geglu.js';
 import type { LinearLike } from './resnet-block.js';
 
 /** A parameterless placeholder where diffusers has nn.Dropout(0), so numbering (`to_out.0`, `ff.net.2`) matches. */
@@ -86,10 +87,7 @@ export class GEGLU extends Module {
     this.proj = new Linear(dimIn, dimOut * 2);
   }
   forward(x: Tensor): Tensor {
-    return tidy(() => {
-      const p = this.proj.forward(x);
-      return p.slice(-1, 0, this.dimOut).mul(p.slice(-1, this.dimOut).gelu());
-    });
+    return tidy(() => geglu(this.proj.forward(x)));
   }
 }
 

@@ -18,6 +18,21 @@ export interface LinearLike extends Module {
   forward(x: Tensor, residual?: Tensor | null): Tensor;
 }
 
+/**
+ * SiLU(temb) computed once per forward and shared by every ResNet block's time_emb_proj (diffusers applies the
+ * SiLU inside each block; the result is the same tensor each time): the UNet registers it for the duration of its
+ * forward, and blocks called on their own compute it themselves.
+ */
+const activatedTemb = new WeakMap<Tensor, Tensor>();
+export function withActivatedTemb<T>(temb: Tensor, fn: () => T): T {
+  activatedTemb.set(temb, temb.silu());
+  try {
+    return fn();
+  } finally {
+    activatedTemb.delete(temb);
+  }
+}
+
 /** GroupNorm + SiLU in one kernel, reading the module's affine parameters (diffusers applies them back to back). */
 export function normSilu(norm: GroupNorm, groups: number, eps: number, x: Tensor): Tensor {
   return groupNorm(x, groups, norm.weight ?? undefined, norm.bias ?? undefined, eps, { silu: true });
@@ -69,7 +84,7 @@ export class ResnetBlock2D extends Module {
       let h = this.conv1.forward(normSilu(this.norm1, this.groups, this.eps, x));
       if (this.time_emb_proj) {
         if (!temb) throw new Error('ResnetBlock2D: this block has time_emb_proj and needs the timestep embedding');
-        const t = this.time_emb_proj.forward(temb.silu());
+        const t = this.time_emb_proj.forward(activatedTemb.get(temb) ?? temb.silu());
         h = h.add(t.reshape([t.shape[0], t.shape[1], 1, 1]));
       }
       h = this.conv2.forward(normSilu(this.norm2, this.groups, this.eps, h));

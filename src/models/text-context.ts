@@ -19,9 +19,12 @@ export class NullTextContext extends Module {
     // Small values, like a text encoder's normalised output scale; training moves it.
     this.null_text_embedding = parameter(randn([1, config.contextLength, config.crossAttentionDim], { std: 0.02 }));
   }
-  /** [batch, tokens, crossAttentionDim]; gradients from every sample sum into the one embedding. */
+  /**
+   * [batch, tokens, crossAttentionDim]; gradients from every sample sum into the one embedding. Dense (one copy):
+   * every cross-attention's k and v projection reads it, and a broadcast view would be copied by each of them.
+   */
   forward(batch: number): Tensor {
-    return tidy(() => this.null_text_embedding.expand([batch, this.config.contextLength, this.config.crossAttentionDim]));
+    return tidy(() => this.null_text_embedding.expand([batch, this.config.contextLength, this.config.crossAttentionDim]).contiguous());
   }
 }
 

@@ -9,7 +9,7 @@ import { full } from '../ops/creation.js';
 import { timestepEmbedding } from '../ops/timestep-embedding.js';
 import { validateUNetConfig, type UNetConfig } from './configs.js';
 import { DownBlock2D, UNetMidBlock2DCrossAttn, UpBlock2D, type BlockContext } from './unet-blocks.js';
-import { normSilu, type Conv2dLike, type LinearLike } from './resnet-block.js';
+import { normSilu, withActivatedTemb, type Conv2dLike, type LinearLike } from './resnet-block.js';
 import { setActiveAdapter } from '../nn/lora.js';
 import type { BayerPattern } from '../raw/bayer-pattern.js';
 
@@ -97,21 +97,27 @@ export class UNet2DConditionModel extends Module {
     if (h % m || w % m) throw new Error(`UNet: latent size ${h}x${w} must be a multiple of ${m} (pad the latent, or use an image size that is a multiple of ${m} × the VAE factor)`);
     return tidy(() => {
       const temb = this.embedTimesteps(timesteps, b);
-      let x = this.conv_in.forward(sample);
-      const skips: Tensor[] = [x];
-      for (const block of this.down_blocks) {
-        const { out, skips: s } = block.forward(x, temb, context);
-        skips.push(...s);
-        x = out;
-      }
-      x = this.mid_block.forward(x, temb, context);
-      for (const block of this.up_blocks) {
-        const next = block.forward(x, skips, temb, context);
-        x.dispose();
-        x = next;
-      }
-      return this.conv_out.forward(normSilu(this.conv_norm_out, c.normNumGroups, c.normEps, x));
+      return withActivatedTemb(temb, () => this.forwardBlocks(sample, temb, context));
     });
+  }
+
+  /** conv_in, the down, mid and up blocks, and the output head (inside forward's tidy scope). */
+  private forwardBlocks(sample: Tensor, temb: Tensor, context: Tensor | null): Tensor {
+    const c = this.config;
+    let x = this.conv_in.forward(sample);
+    const skips: Tensor[] = [x];
+    for (const block of this.down_blocks) {
+      const { out, skips: s } = block.forward(x, temb, context);
+      skips.push(...s);
+      x = out;
+    }
+    x = this.mid_block.forward(x, temb, context);
+    for (const block of this.up_blocks) {
+      const next = block.forward(x, skips, temb, context);
+      x.dispose();
+      x = next;
+    }
+    return this.conv_out.forward(normSilu(this.conv_norm_out, c.normNumGroups, c.normEps, x));
   }
 
   /** Switches every CMB-LoRA adapter in the model to `pattern` (null: base weights only). See cmb-lora.ts. */

@@ -2,7 +2,7 @@
 // reference: forward and every gradient, for the operand layouts the kernels read in place (sizes multiple of 4)
 // and those they pack (odd sizes), 3-D inputs, no bias, a residual, and frozen weights with a trainable bias.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, linear, nn, optim, tensor, tidy } from '../../src/index.js';
+import { geglu, init, linear, nn, optim, tensor, tidy } from '../../src/index.js';
 import { checkOp } from '../helpers/check-op.js';
 import { binaryRef } from '../reference/elementwise.js';
 import { matmulRef } from '../reference/matmul.js';
@@ -104,5 +104,23 @@ describe('linear (fused bias, residual and gradients)', () => {
     expect(layer.bias!.grad!.storage.buffer).toBe(arena.grads.buffers[0]);
     for (const t of [x, w, b, loss, ref]) t.dispose();
     opt.dispose();
+  });
+});
+
+describe('geglu (fused gate)', () => {
+  it('p[..., :n] · gelu(p[..., n:]) and its gradient against the float64 reference', async () => {
+    const { unaryRef } = await import('../reference/elementwise.js');
+    const { sliceRef } = await import('../reference/shape.js');
+    for (const shape of [[3, 10], [2, 5, 16]]) {
+      const n = shape[shape.length - 1] / 2;
+      await checkOp(`geglu ${shape}`, {
+        inputs: [shape],
+        engine: (p) => geglu(p),
+        reference: (p) => binaryRef('mul', sliceRef(p, -1, 0, n), unaryRef('gelu', sliceRef(p, -1, n))),
+        grad: true,
+        ...TOL,
+      });
+    }
+    expect(() => geglu(tensor([1, 2, 3]))).toThrow(/must be even/);
   });
 });
