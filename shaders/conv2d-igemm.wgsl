@@ -40,6 +40,9 @@ struct Params {
   has_bias: u32,
   out_off: u32,
   bias_off: u32,
+  // RES: a residual added as the output is stored, read at res_off + n·res_n + channel·res_c + pixel·res_p (a
+  // per-sample, per-channel term has res_p = 0: the timestep embedding of a ResNet block).
+  res_off: u32, res_n: u32, res_c: u32, res_p: u32,
   _p0: u32, _p1: u32, _p2: u32,
 }
 
@@ -47,11 +50,16 @@ alias XT = f32;
 alias WT = f32;
 alias OT = f32;
 
-@group(0) @binding(0) var<storage, read> xh: array<vec4<XT>>;
-@group(0) @binding(1) var<storage, read> wp: array<vec4<WT>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<OT>;
-@group(0) @binding(4) var<uniform> p: Params;
+// Epilogues (flags, src/ops/wgsl-flags.ts): RES adds the residual above; ACC adds what `out` holds (an input
+// gradient summed into the one already collected).
+@group(0) @binding(#) var<storage, read> xh: array<vec4<XT>>;
+@group(0) @binding(#) var<storage, read> wp: array<vec4<WT>>;
+@group(0) @binding(#) var<storage, read> bias: array<f32>;
+@group(0) @binding(#) var<storage, read_write> out: array<OT>;
+//#if RES
+@group(0) @binding(#) var<storage, read> res: array<f32>;
+//#endif
+@group(0) @binding(#) var<uniform> p: Params;
 
 const NR: u32 = /*NR*/2u; // 1..4 row groups of 8 pixels
 const ROWS: u32 = 8u * NR;
@@ -74,24 +82,34 @@ fn fma_group(acc: ptr<function, Acc>, r0: u32, xv: vec4<f32>, bk: mat4x4<f32>) {
   fma_row(acc, r0 + 7u, subgroupBroadcast(xv, 7u), bk);
 }
 
-fn store_row(acc: ptr<function, Acc>, r: u32, row0: u32, out_base: u32, c: u32, bv: vec4<f32>) {
+fn store_row(acc: ptr<function, Acc>, r: u32, row0: u32, out_base: u32, res_base: u32, c: u32, bv: vec4<f32>) {
   let m = row0 + r;
   if (m >= p.M) { return; }
   let v = (*acc)[r] + bv;
   for (var j = 0u; j < 4u; j++) {
-    if (c + 8u * j < p.CoutG) { out[out_base + (c + 8u * j) * p.plane + m] = OT(v[j]); }
+    if (c + 8u * j < p.CoutG) {
+      let oi = out_base + (c + 8u * j) * p.plane + m;
+      var y = v[j];
+//#if RES
+      y += res[res_base + (c + 8u * j) * p.res_c + m * p.res_p];
+//#endif
+//#if ACC
+      y += f32(out[oi]);
+//#endif
+      out[oi] = OT(y);
+    }
   }
 }
 
-fn store_group(acc: ptr<function, Acc>, r0: u32, row0: u32, out_base: u32, c: u32, bv: vec4<f32>) {
-  store_row(acc, r0, row0, out_base, c, bv);
-  store_row(acc, r0 + 1u, row0, out_base, c, bv);
-  store_row(acc, r0 + 2u, row0, out_base, c, bv);
-  store_row(acc, r0 + 3u, row0, out_base, c, bv);
-  store_row(acc, r0 + 4u, row0, out_base, c, bv);
-  store_row(acc, r0 + 5u, row0, out_base, c, bv);
-  store_row(acc, r0 + 6u, row0, out_base, c, bv);
-  store_row(acc, r0 + 7u, row0, out_base, c, bv);
+fn store_group(acc: ptr<function, Acc>, r0: u32, row0: u32, out_base: u32, res_base: u32, c: u32, bv: vec4<f32>) {
+  store_row(acc, r0, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 1u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 2u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 3u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 4u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 5u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 6u, row0, out_base, res_base, c, bv);
+  store_row(acc, r0 + 7u, row0, out_base, res_base, c, bv);
 }
 
 // Packed-input index (in vec4s) of the top-left tap of output pixel m (clamped: rows past M are not stored).
@@ -135,8 +153,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     for (var j = 0u; j < 4u; j++) { bv[j] = bias[p.bias_off + g * p.CoutG + min(c + 8u * j, p.CoutG - 1u)]; }
   }
   let out_base = p.out_off + (n * p.Cout + g * p.CoutG) * p.plane + p.pix0;
-  store_group(&acc, 0u, row0, out_base, c, bv);
-  if (NR > 1u) { store_group(&acc, 8u, row0, out_base, c, bv); }
-  if (NR > 2u) { store_group(&acc, 16u, row0, out_base, c, bv); }
-  if (NR > 3u) { store_group(&acc, 24u, row0, out_base, c, bv); }
+  let res_base = p.res_off + n * p.res_n + g * p.CoutG * p.res_c + p.pix0 * p.res_p;
+  store_group(&acc, 0u, row0, out_base, res_base, c, bv);
+  if (NR > 1u) { store_group(&acc, 8u, row0, out_base, res_base, c, bv); }
+  if (NR > 2u) { store_group(&acc, 16u, row0, out_base, res_base, c, bv); }
+  if (NR > 3u) { store_group(&acc, 24u, row0, out_base, res_base, c, bv); }
 }

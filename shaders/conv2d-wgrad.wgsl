@@ -7,6 +7,8 @@
 // outer product. The pixel loop can be split across workgroups (wid.z); the splits' partial sums are added by
 // the caller. XT and GT are the packed input's and packed dY's storage types (src/ops/wgsl-types.ts makes either
 // f16); they are widened as they are loaded, and the sums and partial results are f32.
+// With BIAS (src/ops/wgsl-flags.ts; unsplit pixel reductions only) the first k tile's workgroups also sum dY over
+// the pixels, the bias gradient, from the dY vec4s they load anyway. ACC adds both results to what dw and db hold.
 
 enable subgroups;
 
@@ -26,10 +28,13 @@ struct Params {
 alias XT = f32;
 alias GT = f32;
 
-@group(0) @binding(0) var<storage, read> xh: array<vec4<XT>>;
-@group(0) @binding(1) var<storage, read> gt: array<vec4<GT>>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(#) var<storage, read> xh: array<vec4<XT>>;
+@group(0) @binding(#) var<storage, read> gt: array<vec4<GT>>;
+@group(0) @binding(#) var<storage, read_write> dw: array<f32>;
+//#if BIAS
+@group(0) @binding(#) var<storage, read_write> db: array<f32>;
+//#endif
+@group(0) @binding(#) var<uniform> p: Params;
 
 const NR: u32 = /*NR*/1u;
 alias Acc = array<vec4<f32>, 32u * NR>;
@@ -58,7 +63,14 @@ fn store_k(v: vec4<f32>, ci: u32, tap: u32, out_base: u32, co: u32) {
   if (ci >= p.CinG) { return; }
   let taps = p.KH * p.KW;
   for (var j = 0u; j < 4u; j++) {
-    if (co + j < p.CoutG) { dw[out_base + ((co + j) * p.CinG + ci) * taps + tap] = v[j]; }
+    if (co + j < p.CoutG) {
+      let i = out_base + ((co + j) * p.CinG + ci) * taps + tap;
+//#if ACC
+      dw[i] = dw[i] + v[j];
+//#else
+      dw[i] = v[j];
+//#endif
+    }
   }
 }
 
@@ -105,6 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   let q4 = p.CoP / 4u;
 
   var acc: Acc;
+  var bsum = vec4<f32>(0.0);
   let r_begin = split * p.rows_per_split;
   let r_end = min(r_begin + p.rows_per_split, p.Nc * p.Ho);
   for (var nr = r_begin; nr < r_end; nr++) {
@@ -115,6 +128,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     for (var ox = 0u; ox < p.Wo; ox++) {
       let gv = vec4<f32>(gt[gb]);
       gb += q4;
+//#if BIAS
+      bsum += gv;
+//#endif
       fma_group(&acc, 0u, vec4<f32>(xh[xb + ko[0]]), gv);
       if (NR > 1u) { fma_group(&acc, 32u, vec4<f32>(xh[xb + ko[1]]), gv); }
       xb += p.sx * p.C4q;
@@ -125,6 +141,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   let co = co0 + lane * 4u;
   store_group(&acc, 0u, kv0, out_base, co);
   if (NR > 1u) { store_group(&acc, 32u, kv0 + 8u, out_base, co); }
+//#if BIAS
+  if (wid.x == 0u) {
+    for (var j = 0u; j < 4u; j++) {
+      if (co + j < p.CoutG) {
+        let i = g * p.CoutG + co + j;
+//#if ACC
+        db[i] = db[i] + bsum[j];
+//#else
+        db[i] = bsum[j];
+//#endif
+      }
+    }
+  }
+//#endif
 }
 
 // The split pixel reduction's partial sums: out[i] = Σ_s part[s·n + i].

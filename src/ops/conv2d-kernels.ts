@@ -6,6 +6,7 @@ import type { BufferBinding, GpuDevice } from '../../runtime/index.js';
 import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
 import { withTypes } from './wgsl-types.js';
+import { withFlags } from './wgsl-flags.js';
 import { getConv2dTiles, type ConvGeometry } from './conv2d-plan.js';
 
 /**
@@ -34,17 +35,6 @@ function spliced(name: string, template: string, nr: number): string {
     sources.set(key, s);
   }
   return s;
-}
-
-function packDispatch(dev: GpuDevice, entry: string, src: BufferBinding, dst: GPUBuffer, uniform: Uint32Array, total: number, dtype: DType): void {
-  dev.dispatch({
-    name: `conv2d_${entry}`,
-    pipeline: dev.pipeline(`conv2d_${entry}`, withTypes(packSource, { ST: dtype }), { WG: PACK_WG }, entry),
-    buffers: [src, dst],
-    uniform,
-    workgroups: workgroups1d(dev, total, PACK_WG),
-    bytes: 4 * bytesPerElement(dtype) * total * 2,
-  });
 }
 
 export interface PackInputSpec {
@@ -76,23 +66,6 @@ export function packedInputBytes(s: Pick<PackInputSpec, 'C' | 'G' | 'nc' | 'Hp' 
   return 4 * s.nc * s.G * s.Hp * s.Wp * packedChannels(s.C, s.G);
 }
 
-/** Packs NCHW activations into xh (see the file comment); returns a scratch buffer the caller releases. */
-export function packInput(dev: GpuDevice, s: PackInputSpec): GPUBuffer {
-  const C4 = packedChannels(s.C, s.G);
-  const total = (s.nc * s.G * s.Hp * s.Wp * C4) / 4;
-  const dtype = s.dtype ?? 'float32';
-  const dst = dev.createBuffer(Math.max(16, total * 4 * bytesPerElement(dtype)), 'conv2d-xh');
-  const u = new Uint32Array(16);
-  const i = new Int32Array(u.buffer);
-  u.set([total, s.C, s.H, s.W, s.C / s.G, C4, s.G, s.Hp, s.Wp, s.n0, s.srcOff]);
-  i[11] = s.y0;
-  i[12] = s.x0;
-  u[13] = s.sy;
-  u[14] = s.sx;
-  if (total > 0) packDispatch(dev, 'pack_input', s.src, dst, u, total, dtype);
-  return dst;
-}
-
 export interface PackWeightSpec {
   src: BufferBinding;
   srcOff: number;
@@ -111,22 +84,11 @@ export interface PackWeightSpec {
 }
 
 export interface PackedWeight {
-  buffer: GPUBuffer;
+  buffer: BufferBinding;
   /** Output channels per group as packed (a multiple of 32). */
   CoP: number;
   C4: number;
   dtype: DType;
-}
-
-export function packWeight(dev: GpuDevice, s: PackWeightSpec): PackedWeight {
-  const C4 = round(s.CinG, 4);
-  const CoP = round(s.CoutG, 32);
-  const total = s.G * s.KH * s.KW * (C4 / 4) * CoP;
-  const dtype = s.dtype ?? 'float32';
-  const buffer = dev.createBuffer(total * 4 * bytesPerElement(dtype), 'conv2d-wp');
-  const u = new Uint32Array([total, s.CoutG, s.CinG, C4, s.KH, s.KW, CoP, s.flip ? 1 : 0, s.srcCin, s.srcCoutG, s.srcOff, 0]);
-  packDispatch(dev, 'pack_weight', s.src, buffer, u, total, dtype);
-  return { buffer, CoP, C4, dtype };
 }
 
 export interface PackGradSpec {
@@ -143,21 +105,132 @@ export interface PackGradSpec {
   dtype?: DType;
 }
 
-/** dY [N][Cout][plane] (the chunk's samples and pixels) → gt[g][n][P][CoP]. */
-export function packGrad(dev: GpuDevice, s: PackGradSpec): { buffer: GPUBuffer; CoP: number; dtype: DType } {
-  const CoutG = s.Cout / s.G;
-  const CoP = round(CoutG, 32);
-  const total = (s.G * s.nc * s.P * CoP) / 4;
-  const dtype = s.dtype ?? 'float32';
-  const buffer = dev.createBuffer(Math.max(16, total * 4 * bytesPerElement(dtype)), 'conv2d-gt');
-  const u = new Uint32Array([total, s.Cout, CoutG, CoP, s.G, s.P, s.n0, s.nc, s.srcOff, s.plane, s.pix0, 0]);
-  const src = s.src;
-  if (total > 0) packDispatch(dev, 'pack_grad', src, buffer, u, total, dtype);
-  return { buffer, CoP, dtype };
+interface Job {
+  kind: 0 | 1 | 2;
+  src: BufferBinding;
+  /** Vec4s the job writes, and its 20-word block of the params (h filled in at run time). */
+  total: number;
+  words: number[];
+}
+
+const sameBinding = (a: BufferBinding, b: BufferBinding) =>
+  'buffer' in a && 'buffer' in b ? a.buffer === b.buffer && a.offset === b.offset && a.size === b.size : a === b;
+
+/** Destination regions start on 256 bytes: each is then bound by range (WebGPU's storage offset alignment). */
+const REGION_ALIGN = 256;
+
+/**
+ * The packs of one convolution pass, run together: `input`, `weight` and `grad` queue jobs (see
+ * shaders/conv2d-pack.wgsl) and return their index; `run` records them, up to four jobs and three sources per
+ * launch, into one destination buffer, and `region(i)` is job i's packed copy as a binding. Every source must have
+ * the element type given to the constructor. `release` hands the buffer back once the consumers are recorded.
+ */
+export class ConvPacks {
+  private jobs: Job[] = [];
+  private regions: BufferBinding[] = [];
+  private buffers: GPUBuffer[] = [];
+
+  constructor(
+    private readonly dev: GpuDevice,
+    readonly dtype: DType,
+  ) {}
+
+  private add(kind: Job['kind'], src: BufferBinding, dtype: DType | undefined, total: number, words: number[]): number {
+    if ((dtype ?? 'float32') !== this.dtype) throw new Error(`internal: a ${dtype ?? 'float32'} pack in a batch of ${this.dtype} packs`);
+    this.jobs.push({ kind, src, total, words });
+    return this.jobs.length - 1;
+  }
+
+  input(s: PackInputSpec): number {
+    const C4 = packedChannels(s.C, s.G);
+    const total = (s.nc * s.G * s.Hp * s.Wp * C4) / 4;
+    const i32 = (v: number) => v >>> 0;
+    return this.add(0, s.src, s.dtype, total, [s.C, s.H, s.W, s.C / s.G, C4, s.G, s.Hp, s.Wp, s.n0, s.srcOff, i32(s.y0), i32(s.x0), s.sy, s.sx, 0, 0]);
+  }
+
+  /** Queues the weight pack; the returned meta describes the packed layout (its buffer is `region(index)`). */
+  weight(s: PackWeightSpec): { index: number; CoP: number; C4: number } {
+    const C4 = round(s.CinG, 4);
+    const CoP = round(s.CoutG, 32);
+    const total = s.G * s.KH * s.KW * (C4 / 4) * CoP;
+    const index = this.add(1, s.src, s.dtype, total, [s.CoutG, s.CinG, C4, s.KH, s.KW, CoP, s.flip ? 1 : 0, s.srcCin, s.srcCoutG, s.srcOff, 0, 0, 0, 0, 0, 0]);
+    return { index, CoP, C4 };
+  }
+
+  grad(s: PackGradSpec): { index: number; CoP: number } {
+    const CoutG = s.Cout / s.G;
+    const CoP = round(CoutG, 32);
+    const total = (s.G * s.nc * s.P * CoP) / 4;
+    const index = this.add(2, s.src, s.dtype, total, [s.Cout, CoutG, CoP, s.G, s.P, s.n0, s.nc, s.srcOff, s.plane, s.pix0, 0, 0, 0, 0, 0, 0]);
+    return { index, CoP };
+  }
+
+  /** Records every queued job; returns nothing, see `region`. */
+  run(): void {
+    const dev = this.dev;
+    const vec4Bytes = 4 * bytesPerElement(this.dtype);
+    // Group jobs into launches of at most four jobs reading at most three distinct sources.
+    const launches: Job[][] = [];
+    for (const j of this.jobs) {
+      const cur = launches[launches.length - 1];
+      const srcs = cur ? [...new Set(cur.map((x) => x.src))] : [];
+      const fits = cur && cur.length < 4 && (srcs.some((b) => sameBinding(b, j.src)) || srcs.length < 3);
+      if (fits) cur.push(j);
+      else launches.push([j]);
+    }
+    const pipeline = dev.pipeline('conv2d_pack', withTypes(packSource, { ST: this.dtype }), { WG: PACK_WG });
+    for (const jobs of launches) {
+      const starts: number[] = [];
+      let bytes = 0;
+      for (const j of jobs) {
+        starts.push(bytes);
+        bytes += Math.ceil(Math.max(1, j.total * vec4Bytes) / REGION_ALIGN) * REGION_ALIGN;
+      }
+      const buffer = dev.createBuffer(bytes, 'conv2d-packed');
+      this.buffers.push(buffer);
+      const srcs: BufferBinding[] = [];
+      const u = new Uint32Array(4 + 4 * 20);
+      u[0] = jobs.length;
+      let total = 0;
+      jobs.forEach((j, k) => {
+        let si = srcs.findIndex((b) => sameBinding(b, j.src));
+        if (si < 0) si = srcs.push(j.src) - 1;
+        u.set([j.kind, si, starts[k] / vec4Bytes, j.total, ...j.words], 4 + 20 * k);
+        this.regions.push({ buffer, offset: starts[k], size: Math.max(vec4Bytes, j.total * vec4Bytes) });
+        total += j.total;
+      });
+      // Unused source bindings repeat the first (read-only bindings may alias).
+      while (srcs.length < 3) srcs.push(srcs[0]);
+      if (total > 0) {
+        dev.dispatch({
+          name: 'conv2d_pack',
+          pipeline,
+          buffers: [...srcs, buffer],
+          uniform: u,
+          workgroups: workgroups1d(dev, total, PACK_WG),
+          bytes: 2 * total * vec4Bytes,
+        });
+      }
+    }
+  }
+
+  /** Job `index`'s packed copy (after `run`). */
+  region(index: number): BufferBinding {
+    const r = this.regions[index];
+    if (!r) throw new Error('internal: ConvPacks.region before run()');
+    return r;
+  }
+
+  release(): void {
+    for (const b of this.buffers) this.dev.releaseBuffer(b);
+    this.buffers = [];
+    this.regions = [];
+    this.jobs = [];
+  }
 }
 
 export interface IgemmSpec {
-  xh: GPUBuffer;
+  xh: BufferBinding;
   wp: PackedWeight;
   bias: BufferBinding | null;
   biasOff: number;
@@ -186,6 +259,10 @@ export interface IgemmSpec {
   /** Element type of the packed input `xh` and of the output (default float32). */
   xDtype?: DType;
   outDtype?: DType;
+  /** f32 residual added as the output is stored: offset and strides per sample, channel and pixel (0: broadcast). */
+  res?: { buffer: BufferBinding; off: number; n: number; c: number; p: number };
+  /** Add to what `out` holds (a gradient summed into the one already collected). */
+  accumulate?: boolean;
 }
 
 /** Output chunk = convolution of a packed input chunk (stride/dilation as given) with packed weights. */
@@ -194,15 +271,19 @@ export function runIgemm(dev: GpuDevice, s: IgemmSpec): void {
   const grid: [number, number, number] = [Math.ceil(s.M / rows), s.wp.CoP / 32, s.nc * s.G];
   const u = new Uint32Array([
     s.M, s.Wo, s.Hp, s.Wp, s.wp.C4 / 4, s.KH, s.KW, s.sy, s.sx, s.dy, s.dx, s.G, s.wp.CoP, s.CoutG, s.Cout, s.plane, s.pix0, s.n0,
-    s.bias ? 1 : 0, s.outOff, s.biasOff, 0, 0, 0,
+    s.bias ? 1 : 0, s.outOff, s.biasOff, s.res?.off ?? 0, s.res?.n ?? 0, s.res?.c ?? 0, s.res?.p ?? 0, 0, 0, 0,
   ]);
   dev.dispatch({
     name: 'conv2d_igemm',
     pipeline: dev.pipeline(
       'conv2d_igemm',
-      withTypes(spliced('igemm', igemmTemplate, getConv2dTiles().igemmNR), { XT: s.xDtype ?? 'float32', WT: s.wp.dtype, OT: s.outDtype ?? 'float32' }),
+      withTypes(withFlags(spliced('igemm', igemmTemplate, getConv2dTiles().igemmNR), { RES: Boolean(s.res), ACC: Boolean(s.accumulate) }), {
+        XT: s.xDtype ?? 'float32',
+        WT: s.wp.dtype,
+        OT: s.outDtype ?? 'float32',
+      }),
     ),
-    buffers: [s.xh, s.wp.buffer, s.bias ?? s.wp.buffer, s.out],
+    buffers: [s.xh, s.wp.buffer, s.bias ?? s.wp.buffer, s.out, ...(s.res ? [s.res.buffer] : [])],
     uniform: u,
     workgroups: grid,
     flops: 2 * s.nc * s.M * s.CoutG * s.G * s.CinG * s.KH * s.KW,
@@ -214,7 +295,7 @@ export function runIgemm(dev: GpuDevice, s: IgemmSpec): void {
 export function sumPartials(dev: GpuDevice, part: BufferBinding, out: BufferBinding, n: number, splits: number): void {
   dev.dispatch({
     name: 'conv2d_sum_partials',
-    pipeline: dev.pipeline('conv2d_sum_partials', spliced('wgrad', wgradTemplate, 1), {}, 'sum_partials'),
+    pipeline: dev.pipeline('conv2d_sum_partials', withFlags(spliced('wgrad', wgradTemplate, 1), { BIAS: false, ACC: false }), {}, 'sum_partials'),
     buffers: [part, out],
     uniform: new Uint32Array([n, splits, 0, 0]),
     workgroups: workgroups1d(dev, n, 64),
@@ -223,8 +304,8 @@ export function sumPartials(dev: GpuDevice, part: BufferBinding, out: BufferBind
 }
 
 export interface WgradSpec {
-  xh: GPUBuffer;
-  gt: GPUBuffer;
+  xh: BufferBinding;
+  gt: BufferBinding;
   CoP: number;
   out: BufferBinding;
   outOff: number;
@@ -247,10 +328,15 @@ export interface WgradSpec {
   /** Element types of the packed input and the packed dY (default float32); the partial sums are float32. */
   xDtype?: DType;
   gDtype?: DType;
+  /** Unsplit only: also write the bias gradient (Σ dY over pixels, [G·CoutG] f32) here. */
+  db?: BufferBinding;
+  /** Add to what `out` (and `db`) hold instead of writing. */
+  accumulate?: boolean;
 }
 
 /** Partial weight gradients [splits][G·CoutG][CinG][KH][KW] of one chunk, written at `outOff`. */
 export function runWgrad(dev: GpuDevice, s: WgradSpec): void {
+  if ((s.db || s.accumulate) && s.splits !== 1) throw new Error('internal: the weight-gradient bias and accumulate epilogues need an unsplit pixel reduction');
   const k4n = s.KH * s.KW * (s.C4 / 4);
   const rowsTotal = s.nc * s.Ho;
   const rowsPerSplit = Math.ceil(rowsTotal / s.splits);
@@ -260,8 +346,11 @@ export function runWgrad(dev: GpuDevice, s: WgradSpec): void {
   ]);
   dev.dispatch({
     name: 'conv2d_wgrad',
-    pipeline: dev.pipeline('conv2d_wgrad', withTypes(spliced('wgrad', wgradTemplate, getConv2dTiles().wgradNR), { XT: s.xDtype ?? 'float32', GT: s.gDtype ?? 'float32' })),
-    buffers: [s.xh, s.gt, s.out],
+    pipeline: dev.pipeline(
+      'conv2d_wgrad',
+      withTypes(withFlags(spliced('wgrad', wgradTemplate, getConv2dTiles().wgradNR), { BIAS: Boolean(s.db), ACC: Boolean(s.accumulate) }), { XT: s.xDtype ?? 'float32', GT: s.gDtype ?? 'float32' }),
+    ),
+    buffers: s.db ? [s.xh, s.gt, s.out, s.db] : [s.xh, s.gt, s.out],
     uniform: u,
     workgroups: grid,
     flops: 2 * s.nc * s.Ho * s.Wo * s.G * s.CoutG * s.CinG * s.KH * s.KW,

@@ -6,8 +6,8 @@ import type { DType } from '../tensor/dtype.js';
 import { matmul } from './matmul.js';
 import { cast } from './cast.js';
 import { runMap } from './map-kernel.js';
-import { conv2dInputGrad, conv2dWeightGrad, biasGrad, denseFrom0 } from './conv2d-backward.js';
-import { packInput, packWeight, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
+import { conv2dGrads, denseFrom0 } from './conv2d-backward.js';
+import { ConvPacks, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
 import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
 export { setConv2dPath, getConv2dPath, setConv2dTiles, getConv2dTiles, type Conv2dPath, type Conv2dTiles } from './conv2d-plan.js';
 
@@ -80,20 +80,26 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
   const C4 = packedChannels(g.Cin, G);
   const rowsFor = (rc: number) => (rc - 1) * g.sh + (g.KH - 1) * g.dh + 1;
   const chunks = planChunks('conv2d', dev, g.N, g.OH, g.OW, G, (rc) => 4 * G * rowsFor(rc) * Wp * C4);
-  const wp = packWeight(dev, { src: w.binding, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG, dtype: w.dtype });
   // The kernel reads the bias as f32.
   const bd = b && (!b.isContiguous || b.dtype !== 'float32') ? noGrad(() => (b.dtype === 'float32' ? b.contiguous() : cast(b, 'float32'))) : b;
-  for (const c of chunks) {
+  // The weights and the first chunk's input are packed in one launch (sources of two types: one launch each).
+  const same = x.dtype === w.dtype;
+  const wPacks = new ConvPacks(dev, w.dtype);
+  const wj = wPacks.weight({ src: w.binding, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG, dtype: w.dtype });
+  for (const [i, c] of chunks.entries()) {
     const Hp = rowsFor(c.rc);
-    const xh = packInput(dev, { src: x.binding, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1, dtype: x.dtype });
+    const xPacks = i === 0 && same ? wPacks : new ConvPacks(dev, x.dtype);
+    const xj = xPacks.input({ src: x.binding, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1, dtype: x.dtype });
+    if (i === 0 && !same) wPacks.run();
+    xPacks.run();
     runIgemm(dev, {
-      xh, wp, bias: bd ? bd.binding : null, biasOff: bd ? bd.offset : 0, out: y.binding, outOff: 0,
+      xh: xPacks.region(xj), wp: { buffer: wPacks.region(wj.index), CoP: wj.CoP, C4: wj.C4, dtype: w.dtype }, bias: bd ? bd.binding : null, biasOff: bd ? bd.offset : 0, out: y.binding, outOff: 0,
       M: c.rc * g.OW, Wo: g.OW, Hp, Wp, KH: g.KH, KW: g.KW, sy: g.sh, sx: g.sw, dy: g.dh, dx: g.dw,
       G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc, xDtype: x.dtype, outDtype: dtype,
     });
-    dev.releaseBuffer(xh);
+    if (xPacks !== wPacks) xPacks.release();
   }
-  dev.releaseBuffer(wp.buffer);
+  wPacks.release();
   if (bd && bd !== b) bd.dispose();
   return y;
 }
@@ -123,11 +129,17 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
         'conv2d',
         y,
         b ? [x, w, b] : [x, w],
-        (grad, [xs, ws]) => [
-          x.requiresGrad ? conv2dInputGrad(grad, ws, g, x.dtype) : null,
-          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype, w) : null,
-          b?.requiresGrad ? biasGrad(grad, b.dtype, b) : null,
-        ],
+        (grad, [xs, ws], acc) =>
+          conv2dGrads(
+            grad,
+            xs,
+            ws,
+            g,
+            { x: x.requiresGrad, w: w.requiresGrad, b: Boolean(b?.requiresGrad) },
+            { x: x.dtype, w: w.dtype, b: b?.dtype ?? 'float32' },
+            { w, b: b ?? undefined },
+            acc?.[0] ?? null,
+          ),
         [xd, wd],
       )
     : y;

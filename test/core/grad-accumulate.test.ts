@@ -3,7 +3,8 @@
 // epilogues) instead of writing a new tensor that a separate kernel adds. Checked against the float64 reference,
 // and by the absence of any separate accumulation launch.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getDevice, groupNorm, init, layerNorm, linear, tensor } from '../../src/index.js';
+import { conv2d, getDevice, groupNorm, init, layerNorm, linear, tensor } from '../../src/index.js';
+import { conv2dRef } from '../reference/conv.js';
 import { checkOp } from '../helpers/check-op.js';
 import { binaryRef, unaryRef } from '../reference/elementwise.js';
 import { groupNormRef, layerNormRef } from '../reference/norm.js';
@@ -38,6 +39,32 @@ describe('gradients summed in place by the rules that produce them', () => {
         grad: true,
         atol: 1e-4,
         rtol: 1e-4,
+      });
+    } finally {
+      dev.dispatch = orig;
+    }
+    expect(names).not.toContain('accumulate');
+  });
+
+  it('x feeding two convolutions and a norm: each input gradient added by its kernel', async () => {
+    const dev = getDevice();
+    const names: string[] = [];
+    const orig = dev.dispatch.bind(dev);
+    dev.dispatch = (spec) => {
+      names.push(spec.name);
+      orig(spec);
+    };
+    try {
+      await checkOp('conv multi-use x', {
+        inputs: [[2, 8, 6, 6], [8, 8, 3, 3], [8], [4, 8, 3, 3]],
+        engine: (x, w, b, w2) => conv2d(x, w, b, { padding: 1 }).square().sum().add(conv2d(x, w2, null, { stride: 2 }).sum()).add(groupNorm(x, 2).square().sum()),
+        reference: (x, w, b, w2) => {
+          const sq = (t: typeof x) => sumRef(unaryRef('square', t));
+          return binaryRef('add', binaryRef('add', sq(conv2dRef(x, w, b, { padding: 1 })), sumRef(conv2dRef(x, w2, null, { stride: 2 }))), sq(groupNormRef(x, 2, null, null)));
+        },
+        grad: true,
+        atol: 2e-4,
+        rtol: 2e-4,
       });
     } finally {
       dev.dispatch = orig;
