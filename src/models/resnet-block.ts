@@ -10,7 +10,8 @@ import { upsampleNearest2d } from '../ops/resample.js';
 
 /** Anything called like a conv: nn.Conv2d, or a LoRA wrapper standing in its place. */
 export interface Conv2dLike extends Module {
-  forward(x: Tensor): Tensor;
+  /** y = conv(x), plus `residual` (y's shape or [N, C, 1, 1]) added in the same kernel where the layer can. */
+  forward(x: Tensor, residual?: Tensor | null): Tensor;
 }
 /** Anything called like a linear layer: nn.Linear, or a LoRA wrapper standing in its place. */
 export interface LinearLike extends Module {
@@ -81,15 +82,16 @@ export class ResnetBlock2D extends Module {
       throw new Error(`ResnetBlock2D(${this.inChannels} -> ${this.outChannels}): input shape ${shapeStr(x.shape)} should be [B, ${this.inChannels}, H, W]`);
     }
     return tidy(() => {
-      let h = this.conv1.forward(normSilu(this.norm1, this.groups, this.eps, x));
+      // The timestep term and the shortcut are added by the convolutions' kernels (their residual epilogue).
+      let t: Tensor | null = null;
       if (this.time_emb_proj) {
         if (!temb) throw new Error('ResnetBlock2D: this block has time_emb_proj and needs the timestep embedding');
-        const t = this.time_emb_proj.forward(activatedTemb.get(temb) ?? temb.silu());
-        h = h.add(t.reshape([t.shape[0], t.shape[1], 1, 1]));
+        const p = this.time_emb_proj.forward(activatedTemb.get(temb) ?? temb.silu());
+        t = p.reshape([p.shape[0], p.shape[1], 1, 1]);
       }
-      h = this.conv2.forward(normSilu(this.norm2, this.groups, this.eps, h));
+      const h = this.conv1.forward(normSilu(this.norm1, this.groups, this.eps, x), t);
       const shortcut = this.conv_shortcut ? this.conv_shortcut.forward(x) : x;
-      return shortcut.add(h);
+      return this.conv2.forward(normSilu(this.norm2, this.groups, this.eps, h), shortcut);
     });
   }
 }

@@ -42,10 +42,17 @@ export class Conv2d extends Module {
     this.bias = opts.bias === false ? null : parameter(kaimingUniform([outChannels], fanIn));
   }
 
-  forward(x: Tensor): Tensor {
+  /** conv(x) + bias, plus `residual` (the output's shape, or [N, C, 1, 1]) added in the same kernel where it can. */
+  forward(x: Tensor, residual?: Tensor | null): Tensor {
     const opts = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
     const ac = autocastState();
-    if (ac) return autocastConv2d(x, this.weight, this.bias, opts, ac.outputDtype);
-    return conv2d(x, this.weight, this.bias, opts);
+    if (ac) {
+      const y = autocastConv2d(x, this.weight, this.bias, opts, ac.outputDtype);
+      if (!residual) return y;
+      const out = y.add(residual);
+      y.dispose();
+      return out;
+    }
+    return conv2d(x, this.weight, this.bias, { ...opts, residual });
   }
 }

@@ -162,10 +162,9 @@ export abstract class LoRALayer<Base extends Module = Module> extends Module {
     );
   }
 
-  /** base(x) + (α/r)·B(A(x)); a Linear base also adds `residual` (y's shape) in its kernel. */
+  /** base(x) + (α/r)·B(A(x)); the base layer also adds `residual` (in its kernel where it can). */
   forward(x: Tensor, residual?: Tensor | null): Tensor {
     const base = this.base as unknown as { forward(x: Tensor, residual?: Tensor | null): Tensor };
-    if (residual && !(this.base instanceof Linear)) throw new Error('LoRA: a residual is only fused into Linear layers');
     const y = residual ? base.forward(x, residual) : base.forward(x);
     if (this.active === null || this.merged === this.active) return y;
     const a = this.adapter(this.active);

@@ -9,6 +9,9 @@ import { runMap } from './map-kernel.js';
 import { conv2dGrads, denseFrom0 } from './conv2d-backward.js';
 import { ConvPacks, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
 import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
+import { broadcastStrides } from './map-kernel.js';
+import { sumToShape } from './binary.js';
+import type { BufferBinding } from '../../runtime/index.js';
 export { setConv2dPath, getConv2dPath, setConv2dTiles, getConv2dTiles, type Conv2dPath, type Conv2dTiles } from './conv2d-plan.js';
 
 export interface Conv2dOptions {
@@ -18,6 +21,12 @@ export interface Conv2dOptions {
   groups?: number;
   /** Element type of the output (default: float16 when input and weight are float16, else float32). */
   dtype?: DType;
+  /**
+   * Added to the output as it is stored (a residual connection, or a per-sample per-channel term such as a ResNet
+   * block's timestep embedding): float32, of the output's shape or [N, Cout, 1, 1] (any view whose spatial part is
+   * dense or broadcast). Paths that cannot add it in the kernel add it after.
+   */
+  residual?: Tensor | null;
 }
 
 const pair = (v: number | readonly [number, number] | undefined, def: number): [number, number] => (v === undefined ? [def, def] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -56,7 +65,7 @@ export function conv2dGeometry(x: Tensor, w: Tensor, opts: Conv2dOptions): ConvG
  * Forward convolution (no autograd) into a new NCHW tensor of type `dtype`; `x`, `w` dense (any offset, float32 or
  * float16), bias optional (added in f32).
  */
-export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType = convResultType(x, w)): Tensor {
+export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType = convResultType(x, w), res: Tensor | null = null): Tensor {
   const dev = x.device;
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, dev);
   const G = g.groups, CinG = g.Cin / G, CoutG = g.Cout / G;
@@ -96,6 +105,7 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
       xh: xPacks.region(xj), wp: { buffer: wPacks.region(wj.index), CoP: wj.CoP, C4: wj.C4, dtype: w.dtype }, bias: bd ? bd.binding : null, biasOff: bd ? bd.offset : 0, out: y.binding, outOff: 0,
       M: c.rc * g.OW, Wo: g.OW, Hp, Wp, KH: g.KH, KW: g.KW, sy: g.sh, sx: g.sw, dy: g.dh, dx: g.dw,
       G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc, xDtype: x.dtype, outDtype: dtype,
+      res: res ? residualView(res, g) ?? undefined : undefined,
     });
     if (xPacks !== wPacks) xPacks.release();
   }
@@ -119,18 +129,27 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   if (isMetaMode() || x.isMeta || w.isMeta) return Tensor.meta([g.N, g.Cout, g.OH, g.OW], dtype);
   for (const t of [x, w, b]) if (t?.dtype === 'int32') throw new Error(`conv2d: operands must be float32 or float16, got int32 (shape ${shapeStr(t.shape)})`);
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, x.device);
+  const res = opts.residual ?? null;
+  // The residual rides in the igemm kernel's store when it can; otherwise it is added after.
+  const fuse = res && dtype === 'float32' && !isPlainGemm(g) && useIgemm(x.device, g.Cout / g.groups, g.groups) && residualView(res, g);
+  if (res && !fuse) {
+    const y = conv2d(x, w, b, { ...opts, residual: null });
+    const out = y.add(res);
+    y.dispose();
+    return out;
+  }
   if (isPlainGemm(g) && getConv2dPath() === 'auto') return conv1x1(x, w, b ?? null, g, dtype);
   const xd = x.isContiguous ? x : noGrad(() => x.contiguous());
   const wd = w.isContiguous ? w : noGrad(() => w.contiguous());
-  const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g, dtype));
-  const needsGrad = isGradEnabled() && (x.requiresGrad || w.requiresGrad || Boolean(b?.requiresGrad));
+  const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g, dtype, res));
+  const needsGrad = isGradEnabled() && (x.requiresGrad || w.requiresGrad || Boolean(b?.requiresGrad) || Boolean(res?.requiresGrad));
   const out = needsGrad
     ? record(
         'conv2d',
         y,
-        b ? [x, w, b] : [x, w],
-        (grad, [xs, ws], acc) =>
-          conv2dGrads(
+        [x, w, b ?? null, res],
+        (grad, [xs, ws], acc) => [
+          ...conv2dGrads(
             grad,
             xs,
             ws,
@@ -140,12 +159,28 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
             { w, b: b ?? undefined },
             acc?.[0] ?? null,
           ),
+          // The residual's gradient: dY itself, summed over what it was broadcast along.
+          res?.requiresGrad ? sumToShape(grad, res.shape) : null,
+        ],
         [xd, wd],
       )
     : y;
   if (xd !== x) xd.dispose();
   if (wd !== w) wd.dispose();
   return out;
+}
+
+/**
+ * How the igemm kernel reads a residual broadcast to [N, Cout, OH, OW]: strides per sample, channel and output
+ * pixel, or null when its spatial part is neither dense nor broadcast (or it is not float32).
+ */
+function residualView(r: Tensor, g: ConvGeometry): { buffer: BufferBinding; off: number; n: number; c: number; p: number } | null {
+  if (r.dtype !== 'float32' || r.ndim !== 4) return null;
+  const st = broadcastStrides(r, [g.N, g.Cout, g.OH, g.OW]);
+  const [sn, sc, sy, sx] = st;
+  const spatial = sy === 0 && sx === 0 ? 0 : sx === 1 && (g.OH === 1 || sy === g.OW) ? 1 : -1;
+  if (spatial < 0) return null;
+  return { buffer: r.binding, off: r.offset, n: sn, c: sc, p: spatial };
 }
 
 /** The output type without an explicit one: float16 when input and weight are, else float32. */
