@@ -63,7 +63,7 @@ fn unpack_halves(v: vec4<u32>, s: u32) -> vec4<f32> {
 @group(0) @binding(#) var<storage, read> a: array<AW>;
 @group(0) @binding(#) var<storage, read> bt: array<BW>;
 @group(0) @binding(#) var<storage, read_write> c: array<CT>;
-//#if BIAS
+//#if BIAS_ANY
 @group(0) @binding(#) var<storage, read> bias: array<f32>;
 //#endif
 //#if RES
@@ -144,6 +144,9 @@ fn store_row(acc: ptr<function, Acc>, rs: ptr<function, RowSums>, r: u32, row0: 
       var y = v[j];
 //#if BIAS
       y += bias[p.bias_off + col];
+//#endif
+//#if ROWBIAS
+      y += bias[p.bias_off + row];
 //#endif
 //#if RES
       y += f32(res[p.res_off + (batch * p.M + row) * p.N + col]);

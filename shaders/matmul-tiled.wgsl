@@ -20,7 +20,7 @@ alias CT = f32;
 @group(0) @binding(#) var<storage, read> a: array<vec4<AT>>;
 @group(0) @binding(#) var<storage, read> bt: array<vec4<BT>>;
 @group(0) @binding(#) var<storage, read_write> c: array<CT>;
-//#if BIAS
+//#if BIAS_ANY
 @group(0) @binding(#) var<storage, read> bias: array<f32>;
 //#endif
 //#if RES
@@ -86,6 +86,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         var y = acc[i][j];
 //#if BIAS
         y += bias[p.bias_off + col];
+//#endif
+//#if ROWBIAS
+        y += bias[p.bias_off + row];
 //#endif
 //#if RES
         y += f32(res[p.res_off + (wid.z * p.M + row) * p.N + col]);

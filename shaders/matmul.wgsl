@@ -21,7 +21,7 @@ alias CT = f32;
 @group(0) @binding(#) var<storage, read> a: array<AT>;
 @group(0) @binding(#) var<storage, read> b: array<BT>;
 @group(0) @binding(#) var<storage, read_write> c: array<CT>;
-//#if BIAS
+//#if BIAS_ANY
 @group(0) @binding(#) var<storage, read> bias: array<f32>;
 //#endif
 //#if RES
@@ -74,6 +74,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         var y = acc[i * TN + j];
 //#if BIAS
         y += bias[p.bias_off + col];
+//#endif
+//#if ROWBIAS
+        y += bias[p.bias_off + r];
 //#endif
 //#if RES
         y += f32(res[p.res_off + c_base + r * p.N + col]);

@@ -7,6 +7,7 @@ import { matmul } from './matmul.js';
 import { cast } from './cast.js';
 import { runMap } from './map-kernel.js';
 import { conv2dGrads, denseFrom0 } from './conv2d-backward.js';
+import { conv1x1, conv1x1Residual } from './conv1x1.js';
 import { ConvPacks, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
 import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
 import { broadcastStrides } from './map-kernel.js';
@@ -131,14 +132,16 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   assertBindable('conv2d', 'output', [g.N, g.Cout, g.OH, g.OW], 0, x.device);
   const res = opts.residual ?? null;
   // The residual rides in the igemm kernel's store when it can; otherwise it is added after.
-  const fuse = res && dtype === 'float32' && !isPlainGemm(g) && useIgemm(x.device, g.Cout / g.groups, g.groups) && residualView(res, g);
+  const plain1x1 = isPlainGemm(g) && getConv2dPath() === 'auto';
+  const f32 = dtype === 'float32' && x.dtype === 'float32' && w.dtype === 'float32' && (!b || b.dtype === 'float32');
+  const fuse = res && dtype === 'float32' && (plain1x1 ? f32 && conv1x1Residual(res, g) : useIgemm(x.device, g.Cout / g.groups, g.groups) && residualView(res, g));
   if (res && !fuse) {
     const y = conv2d(x, w, b, { ...opts, residual: null });
     const out = y.add(res);
     y.dispose();
     return out;
   }
-  if (isPlainGemm(g) && getConv2dPath() === 'auto') return conv1x1(x, w, b ?? null, g, dtype);
+  if (plain1x1) return f32 ? conv1x1(x, w, b ?? null, g, res) : conv1x1Mixed(x, w, b ?? null, g, dtype);
   const xd = x.isContiguous ? x : noGrad(() => x.contiguous());
   const wd = w.isContiguous ? w : noGrad(() => w.contiguous());
   const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g, dtype, res));
@@ -194,11 +197,11 @@ function isPlainGemm(g: ConvGeometry): boolean {
 }
 
 /**
- * The 1x1 fast path: y[n] = W [Cout, Cin] · x[n] [Cin, H·W] through `matmul` (its autotuned kernel was measured
- * faster here than the igemm kernel with a 1x1 kernel, and NCHW is already its layout), so autograd comes from
- * matmul's rule and the bias add's. With a bias the product stays f32 until the bias is added.
+ * The 1x1 path for float16 operands: y[n] = W [Cout, Cin] · x[n] [Cin, H·W] through `matmul` (NCHW is already its
+ * layout), so autograd comes from matmul's rule and the bias add's. With a bias the product stays f32 until the bias
+ * is added. float32 takes src/ops/conv1x1.ts (bias, residual and gradients in the matmul launches).
  */
-function conv1x1(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType): Tensor {
+function conv1x1Mixed(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType): Tensor {
   return tidy(() => {
     const y = matmul(w.reshape([g.Cout, g.Cin]), x.reshape([g.N, g.Cin, g.H * g.W]), { dtype: b ? 'float32' : dtype }).reshape([g.N, g.Cout, g.OH, g.OW]);
     return b ? cast(y.add(b.reshape([1, g.Cout, 1, 1])), dtype) : y;

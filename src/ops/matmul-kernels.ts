@@ -158,13 +158,16 @@ function checkGrid(dev: GpuDevice, dims: MatDims, grid: readonly number[]): void
  */
 export interface MatEpilogue {
   bias?: { buffer: BufferBinding; off: number };
+  /** The bias is per row (one value per row of C, e.g. per output channel of a 1x1 convolution in NCHW). */
+  biasPerRow?: boolean;
   res?: { buffer: BufferBinding; off: number };
   accumulate?: boolean;
   rowsum?: { buffer: BufferBinding; off: number };
 }
 
 function epilogueFlags(e: MatEpilogue): Record<string, boolean> {
-  return { BIAS: Boolean(e.bias), RES: Boolean(e.res), ACC: Boolean(e.accumulate), ROWSUM: Boolean(e.rowsum) };
+  const bias = Boolean(e.bias);
+  return { BIAS_ANY: bias, BIAS: bias && !e.biasPerRow, ROWBIAS: bias && Boolean(e.biasPerRow), RES: Boolean(e.res), ACC: Boolean(e.accumulate), ROWSUM: Boolean(e.rowsum) };
 }
 function epilogueBuffers(e: MatEpilogue): BufferBinding[] {
   return [e.bias?.buffer, e.res?.buffer, e.rowsum?.buffer].filter((b): b is BufferBinding => b !== undefined);

@@ -57,8 +57,9 @@ export function matmulResultType(a: Tensor, b: Tensor): DType {
 
 /** What `matmulInto` adds as it stores C (see MatEpilogue in src/ops/matmul-kernels.ts). */
 export interface MatmulEpilogue {
-  /** f32 [N], added to every row. */
+  /** f32 [N], added to every row (or, with `biasPerRow`, [M]: one value added along each row). */
   bias?: Tensor;
+  biasPerRow?: boolean;
   /** Dense, of C's shape and type, added to C. */
   residual?: Tensor;
   /** Add A·B to what `out` holds instead of overwriting it. */
@@ -81,7 +82,8 @@ export function matmulInto(a: Tensor, b: Tensor, batchShape: readonly number[], 
   const batch = numel(batchShape);
   if (!out.isContiguous || out.size !== batch * M * N) throw new Error(`internal: matmul output ${shapeStr(out.shape)} is not a dense [${batchShape}, ${M}, ${N}]`);
   const { bias, residual, rowsum } = epilogue;
-  if (bias && (bias.dtype !== 'float32' || bias.size !== N || !bias.isContiguous)) throw new Error(`internal: matmul bias must be a dense float32 [${N}]`);
+  const biasLen = epilogue.biasPerRow ? M : N;
+  if (bias && (bias.dtype !== 'float32' || bias.size !== biasLen || !bias.isContiguous)) throw new Error(`internal: matmul bias must be a dense float32 [${biasLen}]`);
   if (residual && (!residual.isContiguous || residual.size !== out.size || residual.dtype !== out.dtype)) throw new Error('internal: matmul residual must be dense, of the output shape and type');
   if (rowsum && (rowsum.dtype !== 'float32' || rowsum.size !== batch * M || !rowsum.isContiguous)) throw new Error(`internal: matmul rowsum must be a dense float32 [${batch * M}]`);
   if (M === 0 || N === 0 || batch === 0) return;
@@ -98,6 +100,7 @@ export function matmulInto(a: Tensor, b: Tensor, batchShape: readonly number[], 
   const dev = out.device;
   runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.binding, { batch, M, N, K }, out.dtype, {
     bias: bias && { buffer: bias.binding, off: bias.offset },
+    biasPerRow: epilogue.biasPerRow,
     res: residual && { buffer: residual.binding, off: residual.offset },
     accumulate: epilogue.accumulate,
     rowsum: rowsum && { buffer: rowsum.binding, off: rowsum.offset },

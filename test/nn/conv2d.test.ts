@@ -4,6 +4,7 @@ import { empty } from '../../src/tensor/tensor.js';
 import { setConv2dPackBudget, subgroupUnsupported, useIgemm } from '../../src/ops/conv2d-plan.js';
 import { checkOp } from '../helpers/check-op.js';
 import { conv2dRef, type ConvRefOptions } from '../reference/conv.js';
+import { binaryRef } from '../reference/elementwise.js';
 import type { RefTensor } from '../reference/ref-tensor.js';
 
 beforeAll(async () => {
@@ -75,6 +76,37 @@ describe('conv2d', () => {
     for (const budget of [10000, 2600]) {
       setConv2dPackBudget(budget);
       await checkConv(`chunked ${budget}`, c);
+    }
+  });
+
+  it('adds a residual (full, or per sample and channel) in the kernel, with its gradient, on every path', async () => {
+    const add = (a: RefTensor, r: RefTensor) => binaryRef('add', a, r);
+    for (const p of paths) {
+      setConv2dPath(p);
+      await checkOp(`conv2d 3x3 + full residual [${p}]`, {
+        inputs: [[2, 6, 5, 7], [8, 6, 3, 3], [8], [2, 8, 5, 7]],
+        engine: (x, w, b, r) => conv2d(x, w, b, { padding: 1, residual: r }),
+        reference: (x, w, b, r) => add(conv2dRef(x, w, b, { padding: 1 }), r),
+        grad: true,
+        atol: 1e-4,
+        rtol: 1e-4,
+      });
+      await checkOp(`conv2d 3x3 + [N, C, 1, 1] residual [${p}]`, {
+        inputs: [[2, 6, 5, 7], [8, 6, 3, 3], [2, 8, 1, 1]],
+        engine: (x, w, r) => conv2d(x, w, null, { padding: 1, residual: r }),
+        reference: (x, w, r) => add(conv2dRef(x, w, null, { padding: 1 }), r),
+        grad: true,
+        atol: 1e-4,
+        rtol: 1e-4,
+      });
+      await checkOp(`conv2d 1x1 + full residual [${p}]`, {
+        inputs: [[3, 8, 4, 5], [12, 8, 1, 1], [12], [3, 12, 4, 5]],
+        engine: (x, w, b, r) => conv2d(x, w, b, { residual: r }),
+        reference: (x, w, b, r) => add(conv2dRef(x, w, b, {}), r),
+        grad: true,
+        atol: 1e-4,
+        rtol: 1e-4,
+      });
     }
   });
 
