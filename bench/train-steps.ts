@@ -2,9 +2,12 @@
 // written against the public API only, so the same file runs on an older checkout. It gives two things:
 // - `trainLosses(steps)`: the loss of every step, which test/train/loss-parity.test.ts compares with the losses the
 //   engine at fcee170 gave (test/train/data/fcee170-losses.json, written by this file run in that checkout);
-// - as a script, `node scripts/run-ts.mjs bench/train-steps.ts [--steps N] [--warmup N] [--losses FILE]`: ms per
-//   step and dispatches per step, measured without the profiler (its per-dispatch timestamps cost time too).
-import { init, getDevice, randn, tidy, manualSeed } from '../src/index.js';
+// - as a script, `node scripts/run-ts.mjs bench/train-steps.ts [--steps N] [--warmup N] [--capture] [--losses FILE]`:
+//   ms per step and dispatches per step, measured without the profiler (its per-dispatch timestamps cost time
+//   too); --capture replays the step with `capture` after its first two calls.
+import * as rddm from '../src/index.js';
+import { init, getDevice, randn, tidy, manualSeed, noGrad, full, nn, type Tensor } from '../src/index.js';
+import { empty } from '../src/tensor/tensor.js';
 import { UNet2DConditionModel } from '../src/models/unet.js';
 import { getModelConfig, type UNetConfig } from '../src/models/configs.js';
 import { NullTextContext } from '../src/models/text-context.js';
@@ -19,7 +22,7 @@ export interface TrainRun {
   dispatches: number[];
 }
 
-export async function trainLosses(steps: number, opts: { config?: string; size?: number } = {}): Promise<TrainRun> {
+export async function trainLosses(steps: number, opts: { config?: string; size?: number; capture?: boolean } = {}): Promise<TrainRun> {
   await init();
   const dev = getDevice();
   manualSeed(1);
@@ -30,21 +33,39 @@ export async function trainLosses(steps: number, opts: { config?: string; size?:
   const opt = new AdamW(params, { lr: 1e-3, weightDecay: 1e-2 });
   const s = opts.size ?? 16;
   const run: TrainRun = { losses: [], stepMs: [], dispatches: [] };
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    const d0 = dev.batch.dispatchCount;
-    const z = randn([2, cfg.inChannels, s, s], { seed: 1000 + i });
-    const eps = randn([2, cfg.inChannels, s, s], { seed: 2000 + i });
-    const loss = tidy(() => unet.forward(z.add(eps.mul(0.5)), 100 + 37 * i, ctx.forward(2)).sub(eps).square().mean());
+  // One training step on a batch held in `z`, `eps` and the timesteps `t` (tensors, so a captured step sees new
+  // data through them).
+  const trainStep = async (z: Tensor, eps: Tensor, t: Tensor) => {
+    const loss = tidy(() => unet.forward(z.add(eps.mul(0.5)), t, ctx.forward(2)).sub(eps).square().mean());
     opt.zeroGrad();
     await loss.backward();
     clipGradNorm(params, 1.0).dispose();
     opt.step();
+    return loss;
+  };
+  // Through the namespace: checkouts from before `capture` existed still run this file without --capture.
+  const captured = opts.capture ? rddm.capture(trainStep) : null;
+  const step = captured ?? trainStep;
+  const [z, eps, t] = [empty([2, cfg.inChannels, s, s]), empty([2, cfg.inChannels, s, s]), empty([2])];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const d0 = dev.batch.dispatchCount;
+    noGrad(() => {
+      const [zi, ei] = [randn([2, cfg.inChannels, s, s], { seed: 1000 + i }), randn([2, cfg.inChannels, s, s], { seed: 2000 + i })];
+      const ti = full([2], 100 + 37 * i);
+      nn.assignInPlace(z, zi);
+      nn.assignInPlace(eps, ei);
+      nn.assignInPlace(t, ti);
+      for (const v of [zi, ei, ti]) v.dispose();
+    });
+    const loss = await step(z, eps, t);
     run.losses.push(await loss.item());
     run.dispatches.push(dev.batch.dispatchCount - d0);
     run.stepMs.push(performance.now() - t0);
-    for (const t of [z, eps, loss]) t.dispose();
+    loss.dispose();
   }
+  captured?.dispose();
+  for (const v of [z, eps, t]) v.dispose();
   opt.dispose();
   return run;
 }
@@ -56,7 +77,7 @@ if (process.argv[1]?.endsWith('train-steps.ts')) {
   };
   const steps = Number(arg('steps', '20'));
   const warmup = Number(arg('warmup', '3'));
-  const run = await trainLosses(warmup + steps);
+  const run = await trainLosses(warmup + steps, { capture: process.argv.includes('--capture') });
   const ms = run.stepMs.slice(warmup).sort((a, b) => a - b);
   const median = ms[Math.floor(ms.length / 2)];
   const out = { steps, median_ms: median, min_ms: ms[0], dispatches_per_step: run.dispatches[run.dispatches.length - 1], adapter: getDevice().adapter.description };

@@ -35,6 +35,8 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
+  /** Every buffer in `free` or `pending`: released by its last holder. */
+  private released = new Set<GPUBuffer>();
   private readonly stats: PoolStats = { hits: 0, misses: 0, liveBytes: 0, peakLiveBytes: 0, heldBytes: 0, created: 0 };
 
   constructor(
@@ -57,6 +59,7 @@ export class BufferPool {
     const list = this.free.get(size);
     const buf = list?.pop();
     if (buf) {
+      this.released.delete(buf);
       this.stats.hits++;
       this.stats.heldBytes -= size;
       this.noteLive(size);
@@ -81,6 +84,29 @@ export class BufferPool {
   release(buf: GPUBuffer): void {
     this.stats.liveBytes -= buf.size;
     this.pending.push(buf);
+    this.released.add(buf);
+  }
+
+  /** Whether `buf` was released (it sits in a free list or waits for the next submit). */
+  isReleased(buf: GPUBuffer): boolean {
+    return this.released.has(buf);
+  }
+
+  /**
+   * Takes a released buffer back out of the pool for a holder that will release it again later (a captured graph
+   * keeps the buffers its replays reuse). Returns false when `buf` was not released.
+   */
+  adopt(buf: GPUBuffer): boolean {
+    if (!this.released.delete(buf)) return false;
+    const i = this.pending.indexOf(buf);
+    if (i >= 0) this.pending.splice(i, 1);
+    else {
+      const list = this.free.get(buf.size)!;
+      list.splice(list.indexOf(buf), 1);
+      this.stats.heldBytes -= buf.size;
+    }
+    this.noteLive(buf.size);
+    return true;
   }
 
   /** Called right after a submit: buffers released before it may now be reused. */
@@ -96,7 +122,10 @@ export class BufferPool {
 
   /** Destroys every free buffer (e.g. after a large one-off job), returning GPU memory to the system. */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list) {
+      b.destroy();
+      this.released.delete(b);
+    }
     this.free.clear();
     this.stats.heldBytes = 0;
   }

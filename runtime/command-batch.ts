@@ -8,7 +8,8 @@ export interface DispatchSpec {
   pipeline: GPUComputePipeline;
   /** Whole buffers, or ranges of one (arena slots), in binding order. */
   buffers: readonly BufferBinding[];
-  uniform?: ArrayBufferView;
+  /** The uniform block, or a function giving it (called at dispatch, and again at every replay of a capture). */
+  uniform?: ArrayBufferView | (() => ArrayBufferView);
   workgroups: readonly [number, number?, number?];
   /** For the profiler: work done by this dispatch. */
   flops?: number;
@@ -29,7 +30,7 @@ const UNIFORM_ALIGN = 256;
 
 // getBindGroupLayout() makes a new wrapper through the native binding on every call; one per pipeline is enough.
 const layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
-function layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+export function layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
   let l = layouts.get(pipeline);
   if (!l) {
     l = pipeline.getBindGroupLayout(0);
@@ -82,39 +83,48 @@ export class CommandBatch {
   }
 
   dispatch(spec: DispatchSpec): void {
-    const uniformBytes = spec.uniform ? spec.uniform.byteLength : 0;
+    const u = typeof spec.uniform === 'function' ? spec.uniform() : spec.uniform;
+    const uniformBytes = u ? u.byteLength : 0;
     if (this.kernels.length >= this.maxDispatchesPerBatch || this.arenaUsed + uniformBytes > ARENA_BYTES || this.observer?.full) this.flush();
-    const encoder = this.begin();
     let off = -1;
-    if (spec.uniform) {
+    if (u) {
       off = this.arenaUsed;
-      this.arenaCpu.set(new Uint8Array(spec.uniform.buffer, spec.uniform.byteOffset, uniformBytes), off);
+      this.arenaCpu.set(new Uint8Array(u.buffer, u.byteOffset, uniformBytes), off);
       this.arenaUsed = off + Math.ceil(uniformBytes / UNIFORM_ALIGN) * UNIFORM_ALIGN;
     }
     const bindGroup = this.bindGroup(spec, off, uniformBytes);
-    const timed = this.observer?.beginPass(encoder, spec);
+    this.encode(spec.name, spec.pipeline, bindGroup, spec.workgroups, spec);
+  }
+
+  /** A dispatch whose bind group (uniforms included) was made beforehand: a captured graph's replay. */
+  dispatchPrebuilt(name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: DispatchSpec['workgroups'], flops?: number, bytes?: number): void {
+    if (this.kernels.length >= this.maxDispatchesPerBatch || this.observer?.full) this.flush();
+    this.encode(name, pipeline, bindGroup, workgroups, this.observer ? { name, pipeline, buffers: [], workgroups, flops, bytes } : null);
+  }
+
+  private encode(name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: DispatchSpec['workgroups'], spec: DispatchSpec | null): void {
+    const encoder = this.begin();
+    const timed = spec && this.observer?.beginPass(encoder, spec);
+    const [x, y = 1, z = 1] = workgroups;
     if (timed) {
       this.endPass();
       const pass = encoder.beginComputePass(timed);
-      this.encodeDispatch(pass, spec, bindGroup);
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
       pass.end();
     } else {
-      if (!this.pass) this.pass = encoder.beginComputePass({ label: 'rddm-pass' });
-      this.encodeDispatch(this.pass, spec, bindGroup);
+      const pass = (this.pass ??= encoder.beginComputePass({ label: 'rddm-pass' }));
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
     }
-    this.kernels.push(spec.name);
+    this.kernels.push(name);
     this.dispatchCount++;
   }
 
   private bindGroup(spec: DispatchSpec, uniformOffset: number, uniformBytes: number): GPUBindGroup {
     return this.bindGroups.get(layoutOf(spec.pipeline), spec.name, spec.buffers, uniformOffset >= 0 ? this.arenaGpu : null, uniformOffset, uniformBytes);
-  }
-
-  private encodeDispatch(pass: GPUComputePassEncoder, spec: DispatchSpec, bindGroup: GPUBindGroup): void {
-    pass.setPipeline(spec.pipeline);
-    pass.setBindGroup(0, bindGroup);
-    const [x, y = 1, z = 1] = spec.workgroups;
-    pass.dispatchWorkgroups(x, y, z);
   }
 
   private endPass(): void {

@@ -1,6 +1,7 @@
 import { acquireGpu, type GpuSource } from './acquire-gpu.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { CommandBatch, type DispatchSpec } from './command-batch.js';
+import { CommandBatch, layoutOf, type DispatchSpec } from './command-batch.js';
+import { CaptureRecorder, CapturedGraph } from './capture.js';
 import { DeviceLostError, GpuError } from './errors.js';
 import { PipelineCache, type Constants } from './pipeline-cache.js';
 import { StagingPool } from './readback.js';
@@ -106,6 +107,7 @@ export class GpuDevice {
 
   dispatch(spec: DispatchSpec): void {
     this.assertUsable();
+    this.recorder?.commands.push({ kind: 'dispatch', spec: { ...spec, buffers: [...spec.buffers] } });
     const prof = this.profiler;
     if (!prof) {
       this.batch.dispatch(spec);
@@ -154,6 +156,7 @@ export class GpuDevice {
    */
   upload(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0, opts: { fresh?: boolean } = {}): void {
     this.assertUsable();
+    this.recorder?.commands.push({ kind: 'upload', buffer: buf, offset: byteOffset, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() });
     // A buffer just taken from the pool has no recorded commands (released buffers wait for a submit).
     if (this.batch.recording && !opts.fresh) this.batch.flush();
     this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
@@ -162,6 +165,9 @@ export class GpuDevice {
   /** Copies `bytes` from `src` (starting at `srcOffset`) to the host. A sync point: flushes the open batch. */
   async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
     this.assertUsable();
+    if (this.recorder) {
+      throw new GpuError('a captured step cannot read data back (it would replay without the read): read its outputs after it runs');
+    }
     const alignedStart = srcOffset - (srcOffset % 4);
     const alignedBytes = Math.ceil((bytes + (srcOffset - alignedStart)) / 4) * 4;
     const staging = this.staging.acquire(alignedBytes);
@@ -196,6 +202,53 @@ export class GpuDevice {
     this.batch.flush();
     await awaitGpu(this.device.queue.onSubmittedWorkDone());
     await this.batch.checkErrors();
+  }
+
+  /** Copies `size` bytes between buffers in stream order (recorded when capturing). */
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.assertUsable();
+    this.recorder?.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+    this.batch.copyEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** Zeroes `size` bytes of `buf` from `offset`, in stream order (recorded when capturing). */
+  clearBuffer(buf: GPUBuffer, offset: number, size: number): void {
+    this.assertUsable();
+    this.recorder?.commands.push({ kind: 'clear', buffer: buf, offset, size });
+    this.batch.copyEncoder().clearBuffer(buf, offset, size);
+  }
+
+  private recorder: CaptureRecorder | null = null;
+
+  /** Whether commands are being captured (see beginCapture). */
+  get capturing(): boolean {
+    return this.recorder !== null;
+  }
+
+  /** Starts noting every command (see runtime/capture.ts); the commands still run. */
+  beginCapture(): void {
+    if (this.recorder) throw new GpuError('a capture is already in progress on this device (captures do not nest)');
+    this.batch.flush();
+    this.recorder = new CaptureRecorder();
+  }
+
+  /** Runs `fn` at every replay of the capture in progress, before its dynamic uniforms are read (host state). */
+  addCaptureHook(fn: () => void): void {
+    this.recorder?.hooks.push(fn);
+  }
+
+  /** Ends the capture: the noted commands as a replayable graph. */
+  endCapture(): CapturedGraph {
+    const rec = this.recorder;
+    if (!rec) throw new GpuError('endCapture(): no capture in progress');
+    this.recorder = null;
+    this.batch.flush();
+    return new CapturedGraph(this.device, this.pool, this.batch, rec, layoutOf);
+  }
+
+  /** Drops a capture in progress (its function threw). */
+  abortCapture(): void {
+    this.recorder = null;
   }
 
   memoryStats(): PoolStats {

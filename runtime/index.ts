@@ -4,5 +4,6 @@ export { GpuError, DeviceLostError, KernelError } from './errors.js';
 export { sizeClass, type PoolStats } from './buffer-pool.js';
 export type { DispatchSpec, DispatchObserver } from './command-batch.js';
 export { bindingBuffer, type BufferBinding } from './bind-group-cache.js';
+export { CapturedGraph } from './capture.js';
 export type { Constants } from './pipeline-cache.js';
 export { Profiler, summarize, toTraceEvents, type KernelEvent, type KernelSummary, type CpuSpan } from './profiler.js';

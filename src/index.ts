@@ -16,6 +16,7 @@ export type { Shape } from './tensor/shape.js';
 export { tidy, keep } from './tensor/scope.js';
 export { liveStats } from './tensor/storage.js';
 export { noGrad, isGradEnabled } from './autograd/graph.js';
+export { capture, type CapturedStep } from './capture.js';
 export * from './ops/index.js';
 export { GpuError, DeviceLostError, KernelError, getDevice, destroyDevice } from '../runtime/index.js';
 export type { AdapterDescription, InitOptions, GpuDevice } from '../runtime/index.js';

@@ -1,7 +1,7 @@
 import { noGrad, freeNode } from './graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { shapeStr, sameShape } from '../tensor/shape.js';
-import { gradSlotOf, nextBackwardEpoch } from './grad-slot.js';
+import { gradSlotOf, nextBackwardEpoch, noteGradAssigned } from './grad-slot.js';
 
 /** Topological order of the tensors `root` depends on through recorded ops (root last). */
 function topoOrder(root: Tensor): Tensor[] {
@@ -115,7 +115,12 @@ function ownsDense(acc: Tensor, g: Tensor): boolean {
 
 type Copies = typeof import('../ops/copy.js');
 
-function accumulateLeaf(t: Tensor, g: Tensor, { copyInto, accumulateInto }: Copies): void {
+function accumulateLeaf(t: Tensor, g: Tensor, copies: Copies): void {
+  setLeafGrad(t, g, copies);
+  noteGradAssigned(t);
+}
+
+function setLeafGrad(t: Tensor, g: Tensor, { copyInto, accumulateInto }: Copies): void {
   const slot = gradSlotOf(t);
   if (slot && g.dtype === t.dtype) {
     // The optimizer keeps this gradient in its flat storage: the kernel wrote it there (gradOutput), or it is

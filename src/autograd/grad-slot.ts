@@ -21,6 +21,19 @@ const slots = new WeakMap<Tensor, GradSlot>();
 const claims = new WeakMap<Tensor, number>();
 let epoch = 0;
 
+const watchers = new Set<(p: Tensor) => void>();
+
+/** Calls `fn` with every leaf whose gradient backward sets, until the returned function is called (capture). */
+export function watchGradAssignments(fn: (p: Tensor) => void): () => void {
+  watchers.add(fn);
+  return () => watchers.delete(fn);
+}
+
+/** Backward reports each leaf whose `.grad` it set or added to. */
+export function noteGradAssigned(p: Tensor): void {
+  for (const w of watchers) w(p);
+}
+
 export function setGradSlot(p: Tensor, slot: GradSlot | null): void {
   if (slot) slots.set(p, slot);
   else slots.delete(p);

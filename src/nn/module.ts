@@ -148,9 +148,8 @@ export function describeLoadReport(r: LoadReport, max = 8): string {
 /** Overwrites a parameter's values, keeping its identity (optimizers hold references to it). */
 export function assignInPlace(p: Tensor, src: Tensor): void {
   if (!p.isContiguous) throw new Error(`internal: parameter ${p.name ?? ''} is not contiguous`);
-  const enc = p.device.batch.copyEncoder();
   const dense = src.contiguous();
-  enc.copyBufferToBuffer(dense.storage.buffer, dense.byteOffset, p.storage.buffer, p.byteOffset, p.size * 4);
+  p.device.copyBuffer(dense.storage.buffer, dense.byteOffset, p.storage.buffer, p.byteOffset, p.size * 4);
   if (dense !== src) dense.dispose();
 }
 

@@ -59,9 +59,10 @@ class PrivateQueue implements KernelRecorder {
       const pass = enc.beginComputePass();
       for (const s of this.specs) {
         const entries: GPUBindGroupEntry[] = s.buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } }));
-        if (s.uniform) {
-          const u = device.createBuffer({ size: Math.ceil(s.uniform.byteLength / 16) * 16, usage: 0x40 /* UNIFORM */ | 0x8 /* COPY_DST */ });
-          device.queue.writeBuffer(u, 0, s.uniform.buffer, s.uniform.byteOffset, s.uniform.byteLength);
+        const uv = typeof s.uniform === 'function' ? s.uniform() : s.uniform;
+        if (uv) {
+          const u = device.createBuffer({ size: Math.ceil(uv.byteLength / 16) * 16, usage: 0x40 /* UNIFORM */ | 0x8 /* COPY_DST */ });
+          device.queue.writeBuffer(u, 0, uv.buffer, uv.byteOffset, uv.byteLength);
           this.garbage.push(u);
           entries.push({ binding: s.buffers.length, resource: { buffer: u } });
         }

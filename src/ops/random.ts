@@ -42,18 +42,24 @@ function draw(dist: 0 | 1, shape: Shape, scale: number, shift: number, opts: Ran
   if (isMetaMode()) return Tensor.meta(shape);
   const dev = getDevice();
   const seed = opts.seed ?? state.seed;
-  const stream = opts.seed !== undefined ? (opts.stream ?? 0) : state.stream++;
+  let stream = opts.seed !== undefined ? (opts.stream ?? 0) : state.stream++;
+  // In a captured step, a draw from the default generator takes the next stream again at every replay, as the
+  // same draw would in eager steps (an explicit seed and stream stay what they were).
+  if (opts.seed === undefined) dev.addCaptureHook(() => (stream = state.stream++));
   const [k0, k1] = seedKey(seed);
   const n = numel(shape);
   const t = empty(shape, 'float32', dev);
   if (n > 0) {
-    const u = new Uint32Array([n, k0, k1, stream >>> 0, 0, 0, 0, 0]);
-    new Float32Array(u.buffer).set([scale, shift], 4);
+    const uniform = () => {
+      const u = new Uint32Array([n, k0, k1, stream >>> 0, 0, 0, 0, 0]);
+      new Float32Array(u.buffer).set([scale, shift], 4);
+      return u;
+    };
     dev.dispatch({
       name: dist ? 'randn' : 'rand',
       pipeline: dev.pipeline('philox', source, { WG: 64, DIST: dist }),
       buffers: [t.binding],
-      uniform: u,
+      uniform,
       workgroups: workgroups1d(dev, Math.ceil(n / 4), 64),
       bytes: 4 * n,
     });

@@ -22,12 +22,14 @@ export class AdamW extends Optimizer {
   }
 
   step(opts: { gradScale?: number } = {}): void {
-    const lr = this.currentLr();
-    this.stepCount++;
     const [b1, b2] = this.betas;
-    const bc1 = 1 - b1 ** this.stepCount;
-    const bc2 = 1 - b2 ** this.stepCount;
-    this.flatUpdate('adamw', [lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, 0, opts.gradScale ?? 1, 0]);
+    this.flatUpdate('adamw', () => {
+      const lr = this.currentLr();
+      this.stepCount++;
+      const bc1 = 1 - b1 ** this.stepCount;
+      const bc2 = 1 - b2 ** this.stepCount;
+      return [lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, 0, opts.gradScale ?? 1, 0];
+    });
   }
 
   override loadStateDict(state: OptimizerState): void {

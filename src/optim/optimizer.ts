@@ -55,11 +55,12 @@ export abstract class Optimizer {
   }
 
   /**
-   * One multi-tensor update of every parameter that has a gradient (`values`: the kernel's hyperparameters from
-   * lr on, see shaders/optim.wgsl). A gradient that is not in its arena slot (set by hand, or computed outside an
-   * optimizer's reach) is copied there first.
+   * One multi-tensor update of every parameter that has a gradient. `hyper` advances the step count and gives the
+   * kernel's hyperparameters from lr on (see shaders/optim.wgsl); in a captured step it runs again at every replay,
+   * so replays keep stepping the schedule. A gradient that is not in its arena slot (set by hand, or computed
+   * outside an optimizer's reach) is copied there first.
    */
-  protected flatUpdate(entry: 'adamw' | 'sgd', values: number[]): void {
+  protected flatUpdate(entry: 'adamw' | 'sgd', hyper: () => number[]): void {
     const [m, v] = this.state();
     const active = this.params.map((p) => {
       const g = p.grad;
@@ -77,17 +78,22 @@ export abstract class Optimizer {
     active.forEach((on, i) => (this.hasState[i] ||= on));
     const mask = this.arena.mask(active);
     const dev = this.arena.device;
+    let values = hyper();
+    dev.addCaptureHook(() => (values = hyper()));
     const pipeline = dev.pipeline(`optim_${entry}`, source, { WG: SLOT_ALIGN }, entry);
     this.arena.layouts.forEach((l, c) => {
       const runs = blockRuns(dev, l.elements / SLOT_ALIGN);
-      const u = new Uint32Array(20);
-      u.set([l.slots.length, l.elements / SLOT_ALIGN, runs.bpw, 0]);
-      new Float32Array(u.buffer).set(values, 4);
+      const uniform = () => {
+        const u = new Uint32Array(20);
+        u.set([l.slots.length, l.elements / SLOT_ALIGN, runs.bpw, 0]);
+        new Float32Array(u.buffer).set(values, 4);
+        return u;
+      };
       dev.dispatch({
         name: entry,
         pipeline,
         buffers: [this.arena.buffers[c], this.arena.grads.buffers[c], m.buffers[c], v.buffers[c], l.table, mask[c]],
-        uniform: u,
+        uniform,
         workgroups: runs.grid,
         bytes: 4 * l.elements * 7,
         flops: 12 * l.elements,

@@ -147,13 +147,12 @@ export class ParamArena {
       dev.upload(l.table, table, 0, { fresh: true });
     }
     // Move the data in, then re-point each parameter at its slot.
-    const enc = dev.batch.copyEncoder();
     for (const l of this.layouts) {
       const chunk = new Chunk(dev, dev.createBuffer(l.elements * 4, 'param-arena'), l.elements * 4);
       this.chunks.push(chunk);
       for (const s of l.slots) {
         const p = params[s.index];
-        if (p.size) enc.copyBufferToBuffer(p.storage.buffer, p.byteOffset, chunk.buffer, s.start * 4, p.size * 4);
+        if (p.size) dev.copyBuffer(p.storage.buffer, p.byteOffset, chunk.buffer, s.start * 4, p.size * 4);
       }
     }
     for (const p of params) {
@@ -228,7 +227,6 @@ export class ParamArena {
     if (this.disposed) return;
     this.disposed = true;
     const dev = this.device;
-    const enc = dev.batch.copyEncoder();
     for (const p of this.params) {
       setGradSlot(p, null);
       owners.delete(p);
@@ -238,7 +236,7 @@ export class ParamArena {
         p.grad = null;
       }
       const own = dev.createBuffer(p.size * 4, 'tensor');
-      if (p.size) enc.copyBufferToBuffer(p.storage.buffer, p.byteOffset, own, 0, p.size * 4);
+      if (p.size) dev.copyBuffer(p.storage.buffer, p.byteOffset, own, 0, p.size * 4);
       p.adoptStorage(new Storage(dev, own, p.size * 4));
     }
     this.grads.dispose();
@@ -258,11 +256,10 @@ export class Shadow {
     label: string,
   ) {
     const dev = arena.device;
-    const enc = dev.batch.copyEncoder();
     this.chunks = arena.layouts.map((l) => {
       const c = new Chunk(dev, dev.createBuffer(l.elements * 4, label), l.elements * 4);
       // Pooled buffers come back dirty: start from zeros (a moment, an accumulated gradient).
-      enc.clearBuffer(c.buffer, 0, l.elements * 4);
+      dev.clearBuffer(c.buffer, 0, l.elements * 4);
       return c;
     });
   }

@@ -22,11 +22,13 @@ export class SGD extends Optimizer {
   }
 
   step(opts: { gradScale?: number } = {}): void {
-    const lr = this.currentLr();
-    const first = this.stepCount === 0;
-    this.stepCount++;
-    // bias_c1 == 0 marks the first step (buffer = g), as PyTorch initialises its momentum buffer.
-    this.flatUpdate('sgd', [lr, 0, 0, 0, this.weightDecay, first ? 0 : 1, 0, this.momentum, opts.gradScale ?? 1, this.dampening]);
+    this.flatUpdate('sgd', () => {
+      const lr = this.currentLr();
+      const first = this.stepCount === 0;
+      this.stepCount++;
+      // bias_c1 == 0 marks the first step (buffer = g), as PyTorch initialises its momentum buffer.
+      return [lr, 0, 0, 0, this.weightDecay, first ? 0 : 1, 0, this.momentum, opts.gradScale ?? 1, this.dampening];
+    });
   }
 
   override loadStateDict(state: OptimizerState): void {

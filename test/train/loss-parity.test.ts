@@ -19,4 +19,10 @@ describe('training numerics against the engine before the overhead work', () => 
     // The run must train at all (a frozen model would pass the bound only if the reference were frozen too).
     expect(run.losses[49]).toBeLessThan(run.losses[0] * 0.95);
   }, 300_000);
+
+  it('the same 50 steps through capture (eager, recorded, then 48 replays) give the same losses', async () => {
+    const run = await trainLosses(50, { capture: true });
+    const rel = run.losses.map((l, i) => Math.abs(l - reference.losses[i]) / Math.abs(reference.losses[i]));
+    expect(Math.max(...rel)).toBeLessThan(1e-5);
+  }, 300_000);
 });
