@@ -91,6 +91,28 @@ describe('readRaw fuzzing', () => {
     }
   });
 
+  it('survives mutations of Deflate (integer and float, DNG predictors), category-17 lossless-JPEG and big-endian DNGs', async () => {
+    const intDeflate = buildDng(syntheticMosaic(40, 30, 16), 40, 30, { tile: [16, 16], compression: 8, bits: 16, predictor: 34892, activeArea: [1, 2, 29, 38] });
+    const floats = Float32Array.from(syntheticMosaic(40, 30, 12, 7), (v) => v / 4096);
+    const floatDeflate = buildDng(floats, 40, 30, { tile: [16, 16], compression: 8, bits: 16, float: true, predictor: 34894 });
+    const wide = buildDng(syntheticMosaic(40, 30, 16, 2), 40, 30, { tile: [16, 16], compression: 7, bits: 16, ljpeg: { predictor: 4, wide: true }, bigEndian: true, gainMap: true, blackDelta: { v: new Array(30).fill(1) } });
+    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide]] as const;
+    const n = fuzzCount(100);
+    for (const [k, [name, file]] of seeds.entries()) {
+      const be = file[0] === 0x4d;
+      const ifd = new DataView(file.buffer, file.byteOffset).getUint32(4, !be);
+      // Deflate planes may hold up to 256 samples per file byte (Float32 while decoding), a tile up to 1032x its bytes.
+      const s = await runFuzz({ ...rawTarget, name: `readRaw ${name}`, allocationBound: (b) => 1100 * b + (1 << 20) }, [
+        { bytes: file, label: 'unmutated' },
+        ...mutants(file, n, 31 + k),
+        ...mutants(file, n, 41 + k, ifd),
+        ...tiffEntryMutants(file, n, 51 + k),
+      ]);
+      expect(s.ok).toBeGreaterThan(0);
+      expect(s.rejected).toBeGreaterThan(0);
+    }
+  });
+
   it('survives random bytes, bare and behind TIFF, big-endian TIFF, CR2 and JPEG signatures', async () => {
     const prefixes = [
       [0x49, 0x49, 42, 0, 8, 0, 0, 0],
