@@ -61,18 +61,29 @@ export interface LibRawMetadata {
 }
 
 export type LibRawLoader = () => Promise<LibRawModule>;
+/** readWithLibRaw done elsewhere, e.g. in a Web Worker (the page: see web/libraw-client.ts). */
+export type LibRawRemote = (bytes: Uint8Array, name: string) => Promise<RawImage>;
 
 let loader: LibRawLoader | null = null;
+let remote: LibRawRemote | null = null;
 let module: Promise<LibRawModule> | null = null;
 
-/** How this platform gets LibRaw (Node: from node_modules; the page: fetched). Without one, LibRaw is off. */
+/** How this platform gets LibRaw (Node: from node_modules; a worker: fetched). Without one, LibRaw is off. */
 export function setLibRawLoader(next: LibRawLoader | null): void {
   loader = next;
   module = null;
 }
 
+/**
+ * Hands LibRaw's work to `next` instead (the web page runs LibRaw in a worker: its embind glue compiles code with
+ * `new Function`, which the page's Content-Security-Policy forbids and the worker's allows).
+ */
+export function setLibRawRemote(next: LibRawRemote | null): void {
+  remote = next;
+}
+
 export function libRawAvailable(): boolean {
-  return loader !== null;
+  return loader !== null || remote !== null;
 }
 
 function getModule(): Promise<LibRawModule> {
@@ -95,6 +106,7 @@ const FLIP_TO_EXIF = [1, 2, 4, 3, 5, 8, 6, 7];
 
 /** Reads any RAW file LibRaw knows into a RawImage. Throws RawFormatError naming the file and LibRaw's reason. */
 export async function readWithLibRaw(bytes: Uint8Array, name: string): Promise<RawImage> {
+  if (remote) return remote(bytes, name);
   let M: LibRawModule;
   try {
     M = await getModule();

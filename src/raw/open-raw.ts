@@ -24,7 +24,7 @@ export async function openRaw(bytes: Uint8Array, name: string, reader: RawReader
       return await readWithLibRaw(bytes, name);
     } catch (viaLibRaw) {
       if (!(viaLibRaw instanceof RawFormatError)) throw viaLibRaw;
-      throw new RawUnsupportedError(name, `not a RAW file rddm or ${LIBRAW_VERSION} reads (rddm: ${native.problem}; LibRaw: ${viaLibRaw.problem.replace(`${LIBRAW_VERSION} `, '')})`);
+      throw new RawUnsupportedError(name, `${native.problem}, and ${LIBRAW_VERSION} ${viaLibRaw.problem.replace(`${LIBRAW_VERSION} `, '')}`);
     }
   }
 }

@@ -18,7 +18,7 @@ import { RawFormatError, RawUnsupportedError } from '../../src/raw/errors.js';
 import { openRaw } from '../../src/raw/open-raw.js';
 import type { RawImage } from '../../src/raw/raw-image.js';
 import { buildDng, type Layout } from '../helpers/dng-builder.js';
-import { firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { avtF080c, firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
 
 const haveDcraw = hasTool('dcraw');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-libraw-'));
@@ -101,6 +101,19 @@ describe('formats only LibRaw reads', () => {
     writeFileSync(noise, Uint8Array.from({ length: 6000 }, (_, i) => (i * 7919 + 13) & 255));
   });
 
+  it('a camera format our readers do not read (a headerless AVT F-080C dump): LibRaw gives the mosaic dcraw -D -4 writes', async () => {
+    const bytes = avtF080c();
+    const raw = await openRaw(bytes, 'avt.raw');
+    expect([raw.reader, raw.format, raw.make, raw.model, raw.width, raw.height, raw.cfaPattern, raw.sensor, raw.bitDepth]).toEqual(['libraw', 'raw', 'AVT', 'F-080C', 1024, 768, 'RGGB', undefined, 8]);
+    expect(firstMismatch(raw.mosaic, bytes)).toBe(-1);
+    if (haveDcraw) {
+      const file = join(dir, 'avt.raw');
+      writeFileSync(file, bytes);
+      expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, raw.mosaic)).toBe(-1);
+      expect(runTool('dcraw', ['-i', '-v', file]).toString()).toContain('Filter pattern: RG/GB');
+    }
+  });
+
   it('X-Trans and monochrome DNGs open through LibRaw, with the mosaic dcraw -D -4 writes', async () => {
     for (const [file, plane, sensor] of [[xtrans, xtPlane, 'X-Trans'], [mono, monoPlane, 'monochrome']] as const) {
       const raw = await openRaw(new Uint8Array(readFileSync(file)), 'f.dng');
@@ -126,7 +139,7 @@ describe('formats only LibRaw reads', () => {
   it('a file neither reads: exit code 1, naming both readers', async () => {
     const r = await cli('info', noise);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^rddm info: noise\.nef: not a RAW file rddm or LibRaw .* reads \(rddm: not a DNG or CR2 file .*; LibRaw: cannot open it: /);
+    expect(r.err).toMatch(/^rddm info: noise\.nef: not a DNG or CR2 file \(starts with bytes .*\), and LibRaw .* cannot open it: not a camera RAW format LibRaw knows, or a damaged one$/);
     await expect(openRaw(new Uint8Array(readFileSync(noise)), 'n.nef')).rejects.toThrow(RawUnsupportedError);
     // --reader native does not fall back.
     expect((await cli('info', xtrans, '--reader', 'native')).err).toMatch(/CFA repeat 6x6 is not a 2x2 Bayer tile/);
