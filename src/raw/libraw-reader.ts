@@ -114,8 +114,12 @@ export async function readWithLibRaw(bytes: Uint8Array, name: string): Promise<R
     throw new RawUnsupportedError(name, `${LIBRAW_VERSION} could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
   }
   const lr = new M.LibRaw();
-  // LibRaw's C++ exceptions reach us as bare pointers: its own words are lost, so name the step that failed.
-  const reason = (e: unknown): string => (e instanceof Error ? e.message : 'LibRaw threw an exception (corrupt data, or a compression this build lacks, such as Deflate DNG)');
+  // LibRaw's C++ exceptions reach us as bare pointers: its own words are lost, so name the step that failed. A
+  // WebAssembly trap may leave the module's memory in any state: the next file gets a fresh instance.
+  const reason = (e: unknown): string => {
+    if (e instanceof WebAssembly.RuntimeError) module = null;
+    return e instanceof Error ? e.message : 'LibRaw threw an exception (corrupt data, or a compression this build lacks, such as Deflate DNG)';
+  };
   const fail = (what: string, e: unknown): RawFormatError => new RawFormatError(name, `${LIBRAW_VERSION} ${what}: ${reason(e)}`);
   try {
     try {
@@ -123,7 +127,12 @@ export async function readWithLibRaw(bytes: Uint8Array, name: string): Promise<R
     } catch (e) {
       throw new RawUnsupportedError(name, `${LIBRAW_VERSION} cannot open it: ${e instanceof Error ? e.message : 'not a camera RAW format LibRaw knows, or a damaged one'}`);
     }
-    const meta = lr.metadata(true);
+    let meta: LibRawMetadata;
+    try {
+      meta = lr.metadata(true);
+    } catch (e) {
+      throw fail('cannot read its metadata', e);
+    }
     if (!(meta.width > 0 && meta.height > 0)) throw new RawUnsupportedError(name, `${LIBRAW_VERSION} finds no image in it (unsupported file format)`);
     let processed: ReturnType<LibRawProcessor['imageData']>;
     try {
@@ -143,7 +152,11 @@ export async function readWithLibRaw(bytes: Uint8Array, name: string): Promise<R
     if (isCr2(bytes)) image.format = 'cr2';
     return image;
   } finally {
-    lr.delete?.();
+    try {
+      lr.delete?.();
+    } catch {
+      // a trapped instance may not delete cleanly; its module is dropped above
+    }
   }
 }
 
