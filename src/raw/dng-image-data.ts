@@ -1,9 +1,13 @@
-// The sample plane of a DNG CFA IFD: strips or tiles, uncompressed (8/16-bit or MSB-first packed 1..16-bit
-// integers; 16/24/32-bit floats), lossless JPEG (compression 7) or Deflate (8, and the older 32946) with
-// the DNG predictors. A strip is treated as a tile as wide as the image. Floating-point planes become 16-bit
-// integers as LibRaw makes them (dng-predictor.ts, floatsToU16); `scale` says by how much.
+// The sample plane of a DNG raw IFD: a CFA image (one sample per pixel) or a LinearRaw RGB one (three,
+// interleaved). Strips or tiles, uncompressed (8/16-bit or MSB-first packed 1..16-bit integers; 16/24/32-bit
+// floats), lossless JPEG (compression 7), Deflate (8, and the older 32946) with the DNG predictors, or lossy
+// JPEG (34892: 8-bit baseline JPEG tiles, LinearRaw only). A strip is treated as a tile as wide as the image.
+// Floating-point planes become 16-bit integers as LibRaw makes them (dng-predictor.ts, floatsToU16); `scale`
+// says by how much.
 
+import { FormatError } from '../io/bytes.js';
 import { inflateZlib, InflateError } from '../io/inflate.js';
+import { decodeJpeg } from '../io/jpeg.js';
 import { decodeLosslessJpeg } from './ljpeg.js';
 import { dngFloat, floatsToU16, predictorKind, undoFloatRow, undoHorizontal } from './dng-predictor.js';
 import { RawUnsupportedError } from './errors.js';
@@ -13,7 +17,11 @@ export interface DngPlane {
   width: number;
   height: number;
   bitDepth: number;
+  /** Samples per pixel (1: CFA, 3: LinearRaw RGB); `data` holds width*height*samples, interleaved. */
+  samples: number;
   data: Uint16Array;
+  /** Lossy JPEG (compression 34892): 8-bit samples that the reader maps to 16-bit linear values. */
+  lossy?: boolean;
   /** Float planes only: what samples (and so black and white levels) were multiplied by. */
   floatScale?: number;
 }
@@ -21,6 +29,8 @@ export interface DngPlane {
 export interface DngPlaneOptions {
   /** DNG 1.0 files: lossless-JPEG category 16 carries 16 bits (as dcraw reads them). */
   category16ReadsBits?: boolean;
+  /** Samples per pixel the caller expects (1 for CFA, 3 for LinearRaw RGB). */
+  samples?: number;
 }
 
 /** Largest plane we accept (4× today's biggest sensors); protects against corrupt sizes. */
@@ -49,12 +59,15 @@ export function readDngPlane(tiff: TiffFile, ifd: Ifd, opts: DngPlaneOptions = {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width * height > MAX_SAMPLES) {
     throw tiff.error(`${where}: image size ${width}x${height} is not plausible`);
   }
-  if (spp !== 1) throw tiff.error(`${where}: ${spp} samples per pixel; a CFA image has 1`);
+  const want = opts.samples ?? 1;
+  if (spp !== want) throw tiff.error(`${where}: ${spp} samples per pixel; ${want === 1 ? 'a CFA image has 1' : `expected ${want}`}`);
   const deflate = compression === 8 || compression === 32946;
-  if (compression !== 1 && compression !== 7 && !deflate) {
+  const lossy = compression === 34892 && spp === 3;
+  if (compression !== 1 && compression !== 7 && !deflate && !lossy) {
     const name = COMPRESSION_NAMES[compression];
-    throw new RawUnsupportedError(tiff.name, `${where}: compression ${compression}${name ? ` (${name})` : ''} is not supported for CFA data (none, lossless JPEG and Deflate are)`);
+    throw new RawUnsupportedError(tiff.name, `${where}: compression ${compression}${name ? ` (${name})` : ''} is not supported for ${spp === 1 ? 'CFA' : 'LinearRaw'} data (none, lossless JPEG, Deflate${spp === 3 ? ' and lossy JPEG' : ''} are)`);
   }
+  if (lossy && bitDepth !== 8) throw tiff.error(`${where}: lossy JPEG with ${bitDepth} bits per sample (DNG's lossy JPEG is 8-bit)`);
   if (isFloat) {
     if (compression === 7) throw tiff.error(`${where}: floating-point samples cannot be lossless-JPEG compressed`);
     if (bitDepth !== 16 && bitDepth !== 24 && bitDepth !== 32) throw tiff.error(`${where}: ${bitDepth}-bit floating point is not a DNG sample format (16, 24 or 32)`);
@@ -67,8 +80,8 @@ export function readDngPlane(tiff: TiffFile, ifd: Ifd, opts: DngPlaneOptions = {
     throw tiff.error(`${where}: predictor ${predictor} does not apply to ${isFloat ? 'floating-point' : 'integer'} samples`);
   }
   // Every sample costs at least one bit of file (Deflate: see MAX_DEFLATE_SAMPLES_PER_BYTE), so a larger plane is a corrupt header.
-  const perByte = deflate ? MAX_DEFLATE_SAMPLES_PER_BYTE : 8;
-  if (width * height > tiff.r.size * perByte) throw tiff.error(`${where}: ${width}x${height} samples cannot fit in a ${tiff.r.size}-byte file`);
+  const perByte = deflate || lossy ? MAX_DEFLATE_SAMPLES_PER_BYTE : 8;
+  if (width * height * spp > tiff.r.size * perByte) throw tiff.error(`${where}: ${width}x${height} samples cannot fit in a ${tiff.r.size}-byte file`);
 
   const tiled = tiff.has(ifd, 322);
   const tileW = tiled ? tiff.number(ifd, 322) : width;
@@ -85,8 +98,8 @@ export function readDngPlane(tiff: TiffFile, ifd: Ifd, opts: DngPlaneOptions = {
     throw tiff.error(`${where}: ${offsets.length} data offsets / ${lengths.length} byte counts for ${across * down} ${tiled ? 'tiles' : 'strips'}`);
   }
 
-  const data = new Uint16Array(isFloat ? 0 : width * height);
-  const floats = new Float32Array(isFloat ? width * height : 0);
+  const data = new Uint16Array(isFloat ? 0 : width * height * spp);
+  const floats = new Float32Array(isFloat ? width * height * spp : 0);
   for (let t = 0; t < across * down; t++) {
     const x0 = (t % across) * tileW;
     const y0 = Math.floor(t / across) * tileH;
@@ -96,17 +109,50 @@ export function readDngPlane(tiff: TiffFile, ifd: Ifd, opts: DngPlaneOptions = {
     const rows = Math.min(tileH, height - y0);
     const cols = Math.min(tileW, width - x0);
     const stored = tiled ? tileH : rows;
-    const ctx: TileContext = { tiff, what, tileW, rows, stored, bitDepth, pred, opts };
-    const tile = compression === 7 ? ljpegTile(bytes, ctx) : deflate ? deflateTile(bytes, ctx, isFloat) : isFloat ? floatTile(bytes, ctx) : unpack(tiff, bytes, tileW, rows, bitDepth, what);
-    if (tile.length < (rows - 1) * tileW + cols) throw tiff.error(`${what} holds ${tile.length} samples, too few for ${cols}x${rows}`);
+    // Within a tile everything counts in samples: a row holds tileW pixels of spp samples each.
+    const ctx: TileContext = { tiff, what, tileW: tileW * spp, rows, stored, bitDepth, pred: pred && { ...pred, stride: pred.stride * spp }, opts };
+    const tile = lossy
+      ? lossyTile(bytes, ctx, tileW, cols)
+      : compression === 7
+        ? ljpegTile(bytes, ctx)
+        : deflate
+          ? deflateTile(bytes, ctx, isFloat)
+          : isFloat
+            ? floatTile(bytes, ctx)
+            : unpack(tiff, bytes, tileW * spp, rows, bitDepth, what);
+    const rowLen = tileW * spp;
+    if (tile.length < (rows - 1) * rowLen + cols * spp) throw tiff.error(`${what} holds ${tile.length} samples, too few for ${cols}x${rows}`);
     // Samples fill the tile row by row at the tile's width, whatever the JPEG frame's own shape.
     const dst = isFloat ? floats : data;
-    for (let y = 0; y < rows; y++) dst.set(tile.subarray(y * tileW, y * tileW + cols) as never, (y0 + y) * width + x0);
+    for (let y = 0; y < rows; y++) dst.set(tile.subarray(y * rowLen, y * rowLen + cols * spp) as never, ((y0 + y) * width + x0) * spp);
   }
-  if (!isFloat) return { width, height, bitDepth, data };
+  if (!isFloat) return { width, height, bitDepth, samples: spp, data, ...(lossy ? { lossy } : {}) };
   const white = tiff.number(ifd, 50717, 1);
   const { data: ints, scale } = floatsToU16(floats, Number.isFinite(white) && white > 0 ? white : 1);
-  return { width, height, bitDepth, data: ints, floatScale: scale };
+  return { width, height, bitDepth, samples: spp, data: ints, floatScale: scale };
+}
+
+/**
+ * A lossy-DNG tile: an 8-bit baseline JPEG with three components (RGB or YCbCr, as its markers say), as
+ * libjpeg decodes it for dcraw and LibRaw. Rows of the tile at the tile's width; only the part inside the image
+ * need be in the JPEG (writers may crop edge tiles).
+ */
+function lossyTile(bytes: Uint8Array, c: TileContext, tileW: number, cols: number): Uint16Array {
+  let img: ReturnType<typeof decodeJpeg>;
+  try {
+    img = decodeJpeg(bytes, c.tiff.name, { idct: 'islow' });
+  } catch (e) {
+    if (e instanceof FormatError) throw c.tiff.error(`${c.what} (lossy JPEG): ${e.problem}`);
+    throw e;
+  }
+  if (img.channels !== 3) throw c.tiff.error(`${c.what} (lossy JPEG) has ${img.channels} component(s); LinearRaw RGB needs 3`);
+  if (img.width < cols || img.height < c.rows) throw c.tiff.error(`${c.what} (lossy JPEG) is ${img.width}x${img.height}, smaller than the ${cols}x${c.rows} it must cover`);
+  const out = new Uint16Array(tileW * 3 * c.rows);
+  for (let y = 0; y < c.rows; y++) {
+    const w = Math.min(img.width, tileW) * 3;
+    out.set(img.data.subarray(y * img.width * 3, y * img.width * 3 + w), y * tileW * 3);
+  }
+  return out;
 }
 
 interface TileContext {

@@ -1,10 +1,12 @@
-// DNG: the CFA image is IFD 0 or one of its SubIFDs (PhotometricInterpretation 32803); camera metadata
-// (make, colour matrices, as-shot neutral, orientation) lives in IFD 0. Patterns and black levels are
+// DNG: the raw image is IFD 0 or one of its SubIFDs: a CFA mosaic (PhotometricInterpretation 32803) or,
+// failing one, LinearRaw RGB (34892, three samples per pixel: demosaiced or lossy DNGs, read for info and
+// decode, not restored); camera metadata (make, colour matrices, as-shot neutral, orientation) lives in IFD 0. Patterns and black levels are
 // relative to the ActiveArea's top-left, which is also what dcraw assumes.
 
 import { cam2rgbOrIdentity } from './color-matrix.js';
 import { RawFormatError, RawUnsupportedError } from './errors.js';
 import { readDngPlane } from './dng-image-data.js';
+import { lossyCurves } from './dng-lossy-curve.js';
 import { opcodeWarnings, readOpcodes } from './dng-opcodes.js';
 import { cfaPatternFromColors, cropPlane, type Matrix3, type RawImage } from './raw-image.js';
 import { TiffFile, type Ifd } from './tiff-ifd.js';
@@ -39,6 +41,7 @@ const T = {
 } as const;
 
 const CFA = 32803;
+const LINEAR_RAW = 34892;
 const D65 = 21;
 
 /** True when the TIFF's IFD 0 carries DNGVersion. */
@@ -51,27 +54,38 @@ export function readDng(bytes: Uint8Array, name: string): RawImage {
   const ifd0 = tiff.readIfd(tiff.firstIfd, 'IFD 0');
   if (!isDng(tiff, ifd0)) throw tiff.error('IFD 0 has no DNGVersion tag: not a DNG file');
   const warnings: string[] = [];
-  const raw = findCfaIfd(tiff, ifd0);
+  const { ifd: raw, linear } = findRawIfd(tiff, ifd0);
   const unsupported = (problem: string): Error => new RawUnsupportedError(tiff.name, `${raw.label}: ${problem}`);
-  const repeat = tiff.has(raw, T.cfaRepeatDim) ? tiff.counts(raw, T.cfaRepeatDim, 2) : [2, 2];
-  if (repeat[0] !== 2 || repeat[1] !== 2) throw unsupported(`CFA repeat ${repeat.join('x')} is not a 2x2 Bayer tile`);
-  const planeColors = tiff.has(raw, T.cfaPlaneColor) ? tiff.numbers(raw, T.cfaPlaneColor, 4) : [0, 1, 2];
-  const codes = tiff.numbers(raw, T.cfaPattern, 4);
-  const cfaPattern = cfaPatternFromColors(codes.map((c) => planeColors[c] ?? -1));
-  if (!cfaPattern) throw unsupported(`CFAPattern [${codes.join(', ')}] is not an RGB Bayer pattern`);
+  let cfaPattern: RawImage['cfaPattern'] | null = 'RGGB'; // LinearRaw: a placeholder, `sensor` says what it is
+  if (!linear) {
+    const repeat = tiff.has(raw, T.cfaRepeatDim) ? tiff.counts(raw, T.cfaRepeatDim, 2) : [2, 2];
+    if (repeat[0] !== 2 || repeat[1] !== 2) throw unsupported(`CFA repeat ${repeat.join('x')} is not a 2x2 Bayer tile`);
+    const planeColors = tiff.has(raw, T.cfaPlaneColor) ? tiff.numbers(raw, T.cfaPlaneColor, 4) : [0, 1, 2];
+    const codes = tiff.numbers(raw, T.cfaPattern, 4);
+    cfaPattern = cfaPatternFromColors(codes.map((c) => planeColors[c] ?? -1));
+    if (!cfaPattern) throw unsupported(`CFAPattern [${codes.join(', ')}] is not an RGB Bayer pattern`);
+  }
 
   // DNG 1.0 files predate the rule that lossless-JPEG category 16 carries no extra bits (dcraw reads it so).
   const version = tiff.numbers(ifd0, T.dngVersion, 4);
-  const plane = readDngPlane(tiff, raw, { category16ReadsBits: (version[0] ?? 1) === 1 && (version[1] ?? 0) === 0 });
+  const spp = linear ? 3 : 1;
+  const plane = readDngPlane(tiff, raw, { category16ReadsBits: (version[0] ?? 1) === 1 && (version[1] ?? 0) === 0, samples: spp });
   const { top, left, width, height } = activeArea(tiff, raw, plane.width, plane.height, warnings);
 
-  const mosaic = cropPlane(plane.data, plane.width, left, top, width, height);
-  if (tiff.has(raw, T.linearization)) {
+  const mosaic = cropPlane(plane.data, plane.width * spp, left * spp, top, width * spp, height);
+  let lossyApplied = false;
+  if (plane.lossy) {
+    // 8-bit JPEG samples → 16-bit linear, per colour plane (dcraw and LibRaw ignore a LinearizationTable here).
+    const { curves, applied } = lossyCurves(tiff, raw, warnings);
+    lossyApplied = applied;
+    for (let i = 0; i < mosaic.length; i++) mosaic[i] = curves[i % 3]![mosaic[i]!]!;
+  } else if (tiff.has(raw, T.linearization)) {
     const table = Uint16Array.from(tiff.numbers(raw, T.linearization, 65536), (v) => Math.min(65535, Math.max(0, Math.round(v))));
     if (plane.floatScale !== undefined) warnings.push('LinearizationTable is ignored for floating-point samples');
     else if (table.length > 0) for (let i = 0; i < mosaic.length; i++) mosaic[i] = table[Math.min(mosaic[i]!, table.length - 1)]!;
   }
-  warnings.push(...opcodeWarnings(readOpcodes(tiff, raw)));
+  // Lossy DNGs' MapPolynomial opcodes were applied above: only the others are named as left out.
+  warnings.push(...opcodeWarnings(readOpcodes(tiff, raw).filter((o) => !(lossyApplied && o.list === 'OpcodeList2' && o.id === 8))));
   const defaultCrop = readDefaultCrop(tiff, raw, width, height, warnings);
   const scale = plane.floatScale ?? 1;
 
@@ -85,7 +99,7 @@ export function readDng(bytes: Uint8Array, name: string): RawImage {
   }
   const xyz2cam = colorMatrix(tiff, ifd0, warnings);
   const iso = readIso(tiff, ifd0, raw);
-  const white = plane.floatScale !== undefined ? tiff.number(raw, T.whiteLevel, 1) * scale : tiff.number(raw, T.whiteLevel, (1 << plane.bitDepth) - 1);
+  const white = plane.lossy ? 65535 : plane.floatScale !== undefined ? tiff.number(raw, T.whiteLevel, 1) * scale : tiff.number(raw, T.whiteLevel, (1 << plane.bitDepth) - 1);
   return {
     make,
     model,
@@ -93,7 +107,7 @@ export function readDng(bytes: Uint8Array, name: string): RawImage {
     height,
     mosaic,
     cfaPattern,
-    blackLevel: blackLevels(tiff, raw, width, height, warnings).map((b) => b * scale) as [number, number, number, number],
+    blackLevel: (linear ? linearBlack(tiff, raw, warnings) : blackLevels(tiff, raw, width, height, warnings)).map((b) => b * scale) as [number, number, number, number],
     whiteLevel: white,
     ...(defaultCrop ? { defaultCrop } : {}),
     asShotWB: asShotWB(tiff, ifd0, warnings),
@@ -103,30 +117,39 @@ export function readDng(bytes: Uint8Array, name: string): RawImage {
     orientation,
     ...(iso !== undefined ? { iso } : {}),
     format: 'dng',
+    ...(linear ? { sensor: 'linear RGB' as const } : {}),
     warnings,
   };
 }
 
-/** IFD 0 if it is the full-size CFA image, else the first such SubIFD (depth-first, bounded). */
-function findCfaIfd(tiff: TiffFile, ifd0: Ifd): Ifd {
-  const isMain = (ifd: Ifd): boolean => tiff.number(ifd, 262, 0) === CFA && tiff.number(ifd, T.newSubFileType, 0) === 0;
-  if (isMain(ifd0)) return ifd0;
-  const stack: Ifd[] = [ifd0];
-  let found: Ifd | undefined;
-  while (stack.length > 0 && !found) {
-    const ifd = stack.shift()!;
-    if (!tiff.has(ifd, T.subIfds)) continue;
-    for (const [k, offset] of tiff.counts(ifd, T.subIfds, 32).entries()) {
-      const sub = tiff.readIfd(offset, `${ifd.label} SubIFD ${k}`);
-      if (isMain(sub)) {
-        found = sub;
-        break;
-      }
-      stack.push(sub);
-    }
+/**
+ * The full-size raw image: IFD 0 or the first SubIFD (breadth-first, bounded) holding a CFA image, else one
+ * holding LinearRaw RGB (three samples per pixel). Monochrome LinearRaw (one sample) is left to LibRaw.
+ */
+function findRawIfd(tiff: TiffFile, ifd0: Ifd): { ifd: Ifd; linear: boolean } {
+  const main = (ifd: Ifd): boolean => tiff.number(ifd, T.newSubFileType, 0) === 0;
+  const isCfa = (ifd: Ifd): boolean => main(ifd) && tiff.number(ifd, 262, 0) === CFA;
+  const isLinear = (ifd: Ifd): boolean => main(ifd) && tiff.number(ifd, 262, 0) === LINEAR_RAW && tiff.number(ifd, 277, 1) === 3;
+  const queue: Ifd[] = [ifd0];
+  let linear: Ifd | undefined;
+  for (let i = 0; i < queue.length; i++) {
+    const ifd = queue[i]!;
+    if (isCfa(ifd)) return { ifd, linear: false };
+    if (!linear && isLinear(ifd)) linear = ifd;
+    if (tiff.has(ifd, T.subIfds)) for (const [k, offset] of tiff.counts(ifd, T.subIfds, 32).entries()) queue.push(tiff.readIfd(offset, `${ifd.label} SubIFD ${k}`));
   }
-  if (!found) throw new RawUnsupportedError(tiff.name, 'no full-size CFA image (PhotometricInterpretation 32803) in IFD 0 or its SubIFDs: a linear or monochrome DNG, which our reader does not decode');
-  return found;
+  if (linear) return { ifd: linear, linear: true };
+  throw new RawUnsupportedError(tiff.name, 'no full-size CFA or LinearRaw RGB image in IFD 0 or its SubIFDs (a monochrome DNG?), which our reader does not decode');
+}
+
+/** LinearRaw black per colour, as [R, G, G, B] (matching the placeholder pattern RGGB). */
+function linearBlack(tiff: TiffFile, raw: Ifd, warnings: string[]): [number, number, number, number] {
+  if (!tiff.has(raw, T.blackLevel)) return [0, 0, 0, 0];
+  const v = tiff.numbers(raw, T.blackLevel, 256);
+  if (!v.every(Number.isFinite) || v.length === 0) throw tiff.error(`${raw.label}: BlackLevel holds no usable value`);
+  if (tiff.has(raw, T.blackRepeatDim) && tiff.counts(raw, T.blackRepeatDim, 2).some((d) => d !== 1)) warnings.push('BlackLevelRepeatDim is not 1x1 for a LinearRaw image: using its first entry per colour');
+  const [r = v[0]!, g = r, b = g] = v;
+  return [r, g, g, b];
 }
 
 /** ActiveArea [top, left, bottom, right], clamped to the plane (dcraw takes it as written; we warn instead). */

@@ -16,10 +16,13 @@ export interface RawImage {
   /** Active area size; the mosaic has exactly width*height samples. */
   width: number;
   height: number;
-  /** Active area, row-major, raw sensor values (black level not subtracted). */
+  /**
+   * Active area, row-major, raw sensor values (black level not subtracted). A 'linear RGB' sensor (LinearRaw
+   * DNG) holds three interleaved samples per pixel, so width*height*3 values.
+   */
   mosaic: Uint16Array;
   cfaPattern: CfaPattern;
-  /** Black level per 2×2 position in pattern order: (0,0), (0,1), (1,0), (1,1). */
+  /** Black level per 2×2 position in pattern order: (0,0), (0,1), (1,0), (1,1) (linear RGB: R, G, G, B). */
   blackLevel: [number, number, number, number];
   whiteLevel: number;
   /** As-shot white-balance multipliers [r, g, b] with g = 1 (dcraw's "camera multipliers"). */

@@ -3,6 +3,7 @@
 // linearization table, opcode lists, X-Trans and monochrome sensors), built from a full sample plane for
 // reader tests and for cross-checks with dcraw and LibRaw.
 
+import { execFileSync } from 'node:child_process';
 import { deflateSync } from 'node:zlib';
 import { encodeTiff, TIFF_DATA_OFFSET, type TiffTag } from '../../src/io/tiff-writer.js';
 import { f32Bits, f32BitsToF16Bits } from '../../src/io/half.js';
@@ -34,8 +35,10 @@ export interface Layout {
   dngVersion?: [number, number, number, number];
   /** A GainMap opcode in OpcodeList2. */
   gainMap?: boolean;
-  /** Non-Bayer sensors: a 6x6 X-Trans CFA, or a one-sample LinearRaw (monochrome) image. */
-  sensor?: 'x-trans' | 'monochrome';
+  /** Non-Bayer sensors: a 6x6 X-Trans CFA, a one-sample LinearRaw (monochrome) image, or LinearRaw RGB (3 samples). */
+  sensor?: 'x-trans' | 'monochrome' | 'linear';
+  /** Lossy DNG (compression 34892, needs sensor 'linear' and bits 8): baseline JPEG tiles from libjpeg's cjpeg. */
+  lossy?: { quality?: number; mapPolynomial?: [number, number, number][] };
 }
 
 /** Fujifilm's X-Trans tile (0 = R, 1 = G, 2 = B), as X-Trans DNGs store it. */
@@ -73,8 +76,17 @@ export function floatBytes(v: number, bytes: number): number[] {
 
 /** One tile or strip of samples (`rows` of `tw`) in the layout's compression. */
 function encodeChunk(t: Uint16Array | Float32Array, tw: number, rows: number, lay: Layout): Uint8Array {
-  const nc = lay.components ?? 1;
-  if (lay.compression === 7) return encodeLosslessJpeg(t as Uint16Array, tw / nc, rows, nc, { precision: lay.bits, ...lay.ljpeg });
+  const spp = lay.sensor === 'linear' ? 3 : 1;
+  const nc = lay.components ?? spp;
+  if (lay.lossy) {
+    const header = new TextEncoder().encode(`P6\n${tw} ${rows}\n255\n`);
+    const ppm = new Uint8Array(header.length + t.length);
+    ppm.set(header);
+    ppm.set(t, header.length);
+    return new Uint8Array(execFileSync('cjpeg', ['-quality', String(lay.lossy.quality ?? 90), '-baseline'], { input: ppm }));
+  }
+  if (lay.compression === 7) return encodeLosslessJpeg(t as Uint16Array, (tw * spp) / nc, rows, nc, { precision: lay.bits, ...lay.ljpeg });
+  tw *= spp; // below, a row is tw samples
   const bytes = lay.float ? lay.bits / 8 : lay.bits === 16 ? 2 : lay.bits === 8 ? 1 : 0;
   let out: Uint8Array;
   if (bytes === 0) out = pack(t as Uint16Array, tw, lay.bits);
@@ -106,6 +118,26 @@ function encodeChunk(t: Uint16Array | Float32Array, tw: number, rows: number, la
     }
   }
   return lay.compression === 8 ? deflateSync(out) : out;
+}
+
+/** One MapPolynomial opcode (ID 8) per colour plane, coefficients c0 + c1 x + c2 x², in an OpcodeList block. */
+function mapPolynomialList(h: number, w: number, coeffs: [number, number, number][]): number[] {
+  const b: number[] = [];
+  const u32 = (v: number): void => void b.push(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+  u32(coeffs.length);
+  coeffs.forEach((c, plane) => {
+    u32(8);
+    u32(0x01030000);
+    u32(0);
+    u32(9 * 4 + 8 * c.length);
+    [0, 0, h, w, plane, 1, 1, 1, c.length - 1].forEach(u32);
+    for (const v of c) {
+      const dv = new DataView(new ArrayBuffer(8));
+      dv.setFloat64(0, v);
+      for (let i = 0; i < 8; i++) b.push(dv.getUint8(i));
+    }
+  });
+  return b;
 }
 
 /** The GainMap opcode (ID 9) over the whole image, a 2x2 grid of gains, in an OpcodeList block. */
@@ -140,8 +172,11 @@ export function buildDng(plane: Uint16Array | Float32Array, w: number, h: number
     for (let x0 = 0; x0 < w; x0 += tw) {
       // Tiles are always full size (padded by repeating the edge); a strip's last one is short.
       const rows = lay.tile ? th : Math.min(th, h - y0);
-      const t = lay.float ? new Float32Array(tw * rows) : new Uint16Array(tw * rows);
-      for (let y = 0; y < rows; y++) for (let x = 0; x < tw; x++) t[y * tw + x] = plane[Math.min(y0 + y, h - 1) * w + Math.min(x0 + x, w - 1)]!;
+      const spp = lay.sensor === 'linear' ? 3 : 1;
+      const t = lay.float ? new Float32Array(tw * rows * spp) : new Uint16Array(tw * rows * spp);
+      for (let y = 0; y < rows; y++) {
+        for (let x = 0; x < tw; x++) for (let c = 0; c < spp; c++) t[(y * tw + x) * spp + c] = plane[(Math.min(y0 + y, h - 1) * w + Math.min(x0 + x, w - 1)) * spp + c]!;
+      }
       chunks.push(encodeChunk(t, tw, rows, lay));
     }
   }
@@ -154,23 +189,24 @@ export function buildDng(plane: Uint16Array | Float32Array, w: number, h: number
   const data = new Uint8Array(at - TIFF_DATA_OFFSET);
   chunks.forEach((c, i) => data.set(c, offsets[i]! - TIFF_DATA_OFFSET));
   const mono = lay.sensor === 'monochrome';
+  const linear = lay.sensor === 'linear';
   const tags: TiffTag[] = [
     { tag: 254, type: 'long', values: [0] },
     { tag: 256, type: 'long', values: [w] },
     { tag: 257, type: 'long', values: [h] },
-    { tag: 258, type: 'short', values: [lay.bits] },
-    { tag: 259, type: 'short', values: [lay.compression] },
-    { tag: 262, type: 'short', values: [mono ? 34892 : 32803] },
+    { tag: 258, type: 'short', values: linear ? [lay.bits, lay.bits, lay.bits] : [lay.bits] },
+    { tag: 259, type: 'short', values: [lay.lossy ? 34892 : lay.compression] },
+    { tag: 262, type: 'short', values: [mono || linear ? 34892 : 32803] },
     { tag: 271, type: 'ascii', values: 'Test' },
     { tag: 272, type: 'ascii', values: 'Cam' },
-    { tag: 277, type: 'short', values: [1] },
+    { tag: 277, type: 'short', values: [linear ? 3 : 1] },
     { tag: 50706, type: 'byte', values: lay.dngVersion ?? [1, 4, 0, 0] },
     { tag: 50717, type: lay.whiteLevel !== undefined && !Number.isInteger(lay.whiteLevel) ? 'rational' : 'long', values: [lay.whiteLevel ?? (lay.float ? 1 : (1 << lay.bits) - 1)] },
     { tag: 50721, type: 'srational', values: builtinColor('Canon', 'EOS 30D')!.xyz2cam.flat() },
     { tag: 50728, type: 'rational', values: [0.5, 1, 0.8] },
   ];
   if (lay.sensor === 'x-trans') tags.push({ tag: 33421, type: 'short', values: [6, 6] }, { tag: 33422, type: 'byte', values: XTRANS_6X6 });
-  else if (!mono) tags.push({ tag: 33421, type: 'short', values: [2, 2] }, { tag: 33422, type: 'byte', values: [1, 0, 2, 1] }); // GRBG
+  else if (!mono && !linear) tags.push({ tag: 33421, type: 'short', values: [2, 2] }, { tag: 33422, type: 'byte', values: [1, 0, 2, 1] }); // GRBG
   if (lay.float) tags.push({ tag: 339, type: 'short', values: [3] });
   if (lay.predictor !== undefined) tags.push({ tag: 317, type: 'short', values: [lay.predictor] });
   if (lay.tile) {
@@ -189,5 +225,6 @@ export function buildDng(plane: Uint16Array | Float32Array, w: number, h: number
   if (lay.blackDelta?.v) tags.push({ tag: 50716, type: 'srational', values: lay.blackDelta.v });
   if (lay.linearization) tags.push({ tag: 50712, type: 'short', values: lay.linearization });
   if (lay.gainMap) tags.push({ tag: 51009, type: 'undefined', values: gainMapList(h, w) });
+  else if (lay.lossy?.mapPolynomial) tags.push({ tag: 51009, type: 'undefined', values: mapPolynomialList(h, w, lay.lossy.mapPolynomial) });
   return encodeTiff(tags, data, { bigEndian: lay.bigEndian });
 }

@@ -99,7 +99,7 @@ export function encodeLosslessJpeg(samples: Uint16Array, width: number, height: 
   segment(0xc3, sof);
   if (restartRows > 0) segment(0xdd, [(restartRows * width) >> 8, (restartRows * width) & 0xff]);
   const sos = [components];
-  for (let c = 0; c < components; c++) sos.push(c + 1, (c % 2) << 4);
+  for (let c = 0; c < components; c++) sos.push(c + 1, Math.min(c, tables.length - 1) << 4);
   sos.push(psv, 0, 0);
   segment(0xda, sos);
 
@@ -126,7 +126,7 @@ export function encodeLosslessJpeg(samples: Uint16Array, width: number, height: 
         // Unwrapped, a difference needing 17 bits stays so (category 17); one needing 16 wraps as usual.
         if (opts.wide && Math.abs(samples[i]! - p) >= 0x10000) d = samples[i]! - p;
         const ssss = d === -0x8000 ? 16 : d === 0 ? 0 : 32 - Math.clz32(Math.abs(d));
-        const { code, len } = codes[c % 2]![ssss]!;
+        const { code, len } = codes[Math.min(c, codes.length - 1)]![ssss]!;
         w.put(code, len);
         if (ssss > 0 && (ssss !== 16 || opts.category16Bits)) w.put(d > 0 ? d : d + (1 << ssss) - 1, ssss);
       }

@@ -3,11 +3,12 @@
 // Debian's LibRaw 0.20 read nothing (Deflate, floating point, uncompressed tiles) the built plane, or a float64
 // reference of LibRaw's float-to-integer rule, is the reference.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePgm } from '../../src/io/pgm.js';
+import { decodeNetpbm, decodePgm } from '../../src/io/pgm.js';
+import { decode } from '../../src/cli/commands/decode.js';
 import { RawFormatError, RawUnsupportedError } from '../../src/raw/errors.js';
 import { cropPlane } from '../../src/raw/raw-image.js';
 import { readRaw } from '../../src/raw/read-raw.js';
@@ -17,6 +18,7 @@ import { decodeLosslessJpeg } from '../../src/raw/ljpeg.js';
 import { firstMismatch, hasTool, runTool, syntheticMosaic } from '../helpers/test-raw.js';
 
 const haveDcraw = hasTool('dcraw');
+const haveCjpeg = hasTool('cjpeg');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-dngv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -193,5 +195,44 @@ describe('lossless JPEG liberties', () => {
   it('hands non-Bayer DNGs on as unsupported (openRaw then tries LibRaw)', () => {
     expect(() => readRaw(buildDng(syntheticMosaic(72, h, 12), 72, h, { compression: 1, bits: 16, sensor: 'x-trans' }), 'x.dng')).toThrow(RawUnsupportedError);
     expect(() => readRaw(buildDng(int(12), w, h, { compression: 1, bits: 16, sensor: 'monochrome' }), 'm.dng')).toThrow(RawUnsupportedError);
+  });
+});
+
+describe('LinearRaw RGB and lossy DNG (JPEG tiles)', () => {
+  const rgb = (bits: number, seed = 4): Uint16Array => syntheticMosaic(w * 3, h, bits, seed);
+  const cases: [string, Layout, Uint16Array][] = [
+    ['lossy JPEG tiles, sRGB curve', { tile: [32, 32], compression: 1, bits: 8, sensor: 'linear', lossy: {} }, rgb(8)],
+    ['lossy JPEG, one strip, MapPolynomial per plane', { compression: 1, bits: 8, sensor: 'linear', lossy: { quality: 75, mapPolynomial: [[0, 0.5, 0.5], [0, 1, 0], [0.01, 0.2, 0.79]] } }, rgb(8, 5)],
+    ['LinearRaw, uncompressed 16-bit', { compression: 1, bits: 16, sensor: 'linear' }, rgb(16)],
+    ['LinearRaw, lossless JPEG tiles, 3 components', { tile: [32, 24], compression: 7, bits: 12, sensor: 'linear' }, rgb(12)],
+    ['LinearRaw, packed 12-bit strips, linearization table', { rowsPerStrip: 7, compression: 1, bits: 12, sensor: 'linear', linearization: Array.from({ length: 4096 }, (_, i) => i * 3) }, rgb(12)],
+  ];
+  it.each(cases)('%s: decoded as dcraw -D -4 decodes it, byte for byte through rddm decode', async (_name, lay, plane) => {
+    if (lay.lossy && !haveCjpeg) return;
+    const dng = buildDng(plane, w, h, lay);
+    const raw = readRaw(dng, 'l.dng');
+    expect([raw.sensor, raw.width, raw.height, raw.mosaic.length]).toEqual(['linear RGB', w, h, w * h * 3]);
+    if (!lay.lossy) {
+      const lin = lay.linearization;
+      expect(firstMismatch(raw.mosaic, lin ? plane.map((v) => lin[v]!) : plane)).toBe(-1);
+    } else {
+      // 8-bit JPEG samples through a monotonic curve: close to the source, exact against dcraw below.
+      expect(raw.whiteLevel).toBe(65535);
+      expect(raw.warnings).toEqual([]);
+    }
+    if (!haveDcraw) return;
+    const file = join(dir, 'l.dng');
+    writeFileSync(file, dng);
+    const ref = new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]));
+    expect(firstMismatch(decodeNetpbm(ref).data, raw.mosaic)).toBe(-1);
+    const out = join(dir, 'l.ppm');
+    const err = console.error;
+    console.error = () => undefined;
+    try {
+      expect(await decode.run([file, '-o', out])).toBe(0);
+    } finally {
+      console.error = err;
+    }
+    expect(Buffer.compare(Buffer.from(readFileSync(out)), Buffer.from(ref))).toBe(0);
   });
 });

@@ -16,18 +16,19 @@ import { TiffFile } from '../../src/raw/tiff-ifd.js';
 import { buildDng } from '../helpers/dng-builder.js';
 import { encodeLosslessJpeg } from '../helpers/ljpeg-encoder.js';
 import { fuzzCount, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
-import { syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { hasTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
 
 function checkWellFormed(r: RawImage): void {
   expect(Number.isInteger(r.width) && r.width > 0 && Number.isInteger(r.height) && r.height > 0).toBe(true);
   expect(r.mosaic).toBeInstanceOf(Uint16Array);
-  expect(r.mosaic.length).toBe(r.width * r.height);
+  expect(r.mosaic.length).toBe(r.width * r.height * (r.sensor === 'linear RGB' ? 3 : 1));
   expect(CFA_PATTERNS).toContain(r.cfaPattern);
   expect(r.blackLevel.length).toBe(4);
   expect([...r.blackLevel, r.whiteLevel, ...r.asShotWB, ...r.cam2rgb.flat()].every(Number.isFinite)).toBe(true);
   expect(r.cam2rgb.length === 3 && r.cam2rgb.every((row) => row.length === 3)).toBe(true);
   expect(r.orientation >= 1 && r.orientation <= 8).toBe(true);
   expect(['dng', 'cr2']).toContain(r.format);
+  expect([undefined, 'linear RGB']).toContain(r.sensor);
   expect(Array.isArray(r.warnings)).toBe(true);
 }
 
@@ -91,12 +92,14 @@ describe('readRaw fuzzing', () => {
     }
   });
 
-  it('survives mutations of Deflate (integer and float, DNG predictors), category-17 lossless-JPEG and big-endian DNGs', async () => {
+  it('survives mutations of Deflate (integer and float, DNG predictors), category-17 lossless-JPEG, big-endian and lossy-JPEG DNGs', async () => {
     const intDeflate = buildDng(syntheticMosaic(40, 30, 16), 40, 30, { tile: [16, 16], compression: 8, bits: 16, predictor: 34892, activeArea: [1, 2, 29, 38] });
     const floats = Float32Array.from(syntheticMosaic(40, 30, 12, 7), (v) => v / 4096);
     const floatDeflate = buildDng(floats, 40, 30, { tile: [16, 16], compression: 8, bits: 16, float: true, predictor: 34894 });
     const wide = buildDng(syntheticMosaic(40, 30, 16, 2), 40, 30, { tile: [16, 16], compression: 7, bits: 16, ljpeg: { predictor: 4, wide: true }, bigEndian: true, gainMap: true, blackDelta: { v: new Array(30).fill(1) } });
-    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide]] as const;
+    // Lossy DNG: LinearRaw RGB in baseline JPEG tiles (written by cjpeg where it is installed).
+    const lossy = hasTool('cjpeg') ? [['lossy JPEG DNG', buildDng(syntheticMosaic(40 * 3, 30, 8, 3), 40, 30, { tile: [16, 16], compression: 1, bits: 8, sensor: 'linear', lossy: {} })] as const] : [];
+    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide], ...lossy] as const;
     const n = fuzzCount(100);
     for (const [k, [name, file]] of seeds.entries()) {
       const be = file[0] === 0x4d;
