@@ -15,7 +15,7 @@ import { readRaw } from '../../src/raw/read-raw.js';
 import { buildDng, floatBytes, type Layout } from '../helpers/dng-builder.js';
 import { encodeLosslessJpeg } from '../helpers/ljpeg-encoder.js';
 import { decodeLosslessJpeg } from '../../src/raw/ljpeg.js';
-import { firstMismatch, hasTool, runTool, syntheticMosaic } from '../helpers/test-raw.js';
+import { firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
 
 const haveDcraw = hasTool('dcraw');
 const haveCjpeg = hasTool('cjpeg');
@@ -235,4 +235,26 @@ describe('LinearRaw RGB and lossy DNG (JPEG tiles)', () => {
     }
     expect(Buffer.compare(Buffer.from(readFileSync(out)), Buffer.from(ref))).toBe(0);
   });
+});
+
+describe('the real CR2 as DNG variants', () => {
+  const cr2 = testRawPath();
+  it.skipIf(!cr2)('its mosaic in category-17 lossless-JPEG tiles (big-endian) and in Deflate tiles: ours and dcraw give it back', () => {
+    const real = readRaw(new Uint8Array(readFileSync(cr2!)), 'IMG_5952.CR2');
+    const { width: rw, height: rh, mosaic } = real;
+    const variants: [string, Layout, boolean][] = [
+      ['lossless JPEG, categories 0..17, 2 components, 512x512 tiles, big-endian', { tile: [512, 512], compression: 7, bits: 12, components: 2, ljpeg: { wide: true }, bigEndian: true }, true],
+      ['Deflate, predictor 34892, 256x256 tiles', { tile: [256, 256], compression: 8, bits: 16, predictor: 34892 }, false],
+    ];
+    for (const [name, lay, viaDcraw] of variants) {
+      const dng = buildDng(mosaic, rw, rh, lay);
+      const back = readRaw(dng, 'real.dng');
+      expect(firstMismatch(back.mosaic, mosaic), name).toBe(-1);
+      if (haveDcraw && viaDcraw) {
+        const file = join(dir, 'real.dng');
+        writeFileSync(file, dng);
+        expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, mosaic), name).toBe(-1);
+      }
+    }
+  }, 120_000);
 });
