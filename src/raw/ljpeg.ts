@@ -1,5 +1,6 @@
 // Lossless JPEG (ITU T.81 process 14, SOF3) with predictors 1–7: what Canon CR2 and compressed DNG
-// use. One interleaved scan, all sampling factors 1 (Canon sRAW's subsampled variant is rejected).
+// use. One interleaved scan, all sampling factors 1 (Canon sRAW's subsampled variant, and DCT frames some DNG
+// writers put under compression 7, are refused as unsupported: openRaw hands those files to LibRaw).
 // Where real encoders stray from T.81 we read what dcraw and LibRaw read (their ljpeg_start / ljpeg_diff):
 // Huffman symbols above 16, overfull tables, a scan naming a table never defined (component c then uses
 // the last table defined at or below c), predictor values outside 1..7 (no prediction inside the image, as
@@ -8,7 +9,7 @@
 // Adobe's DNG SDK and T.81 do not), which only matters for predictors other than 1.
 
 import { buildHuffmanLut, decodeDifferences, extractEntropySegments, type HuffmanLut } from './ljpeg-huffman.js';
-import { rawError } from './errors.js';
+import { rawError, RawUnsupportedError } from './errors.js';
 
 export interface LjpegImage {
   /** Frame size in samples per component. */
@@ -74,13 +75,13 @@ export function decodeLosslessJpeg(src: Uint8Array, name: string, what = 'lossle
       for (let c = 0; c < nf; c++) {
         ids.push(src[body + 6 + 3 * c]!);
         const hv = src[body + 7 + 3 * c]!;
-        if (hv !== 0x11) throw fail(`component ${c} has sampling factors ${hv >> 4}x${hv & 15}; only 1x1 is supported`);
+        if (hv !== 0x11) throw new RawUnsupportedError(name, `${what}: component ${c} has sampling factors ${hv >> 4}x${hv & 15} (Canon sRAW/mRAW); only 1x1 is supported`);
       }
       frame = { precision: src[body]!, height: u16(body + 1), width: u16(body + 3), ids };
       if (frame.precision < 1 || frame.precision > 16) throw fail(`sample precision ${frame.precision} is outside 1..16`);
       if (frame.width === 0 || frame.height === 0) throw fail(`frame is ${frame.width}x${frame.height}`);
     } else if (marker >= 0xffc0 && marker <= 0xffcf && marker !== 0xffc4 && marker !== 0xffc8 && marker !== 0xffcc) {
-      throw fail(`uses JPEG process SOF${marker - 0xffc0}; only lossless SOF3 is supported`);
+      throw new RawUnsupportedError(name, `${what}: uses JPEG process SOF${marker - 0xffc0}; only lossless SOF3 is supported`);
     } else if (marker === 0xffdd) {
       restartInterval = u16(body);
     } else if (marker === 0xffda) {

@@ -192,6 +192,17 @@ describe('lossless JPEG liberties', () => {
     expect(() => readRaw(cut, 'c.dng')).toThrow(/^c\.dng: IFD 0: tile 0 \(Deflate\): /);
   });
 
+  it('hands Canon sRAW-style subsampled frames and DCT frames on as unsupported (openRaw then tries LibRaw)', () => {
+    const jpeg = encodeLosslessJpeg(m, 10, 6, 2, { precision: 12 });
+    const sof = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xc3);
+    const sraw = jpeg.slice();
+    sraw[sof + 4 + 6 + 1] = 0x21; // component 0 sampled 2x1
+    expect(() => decodeLosslessJpeg(sraw, 'x.cr2', 'raw data')).toThrow(RawUnsupportedError);
+    const dct = jpeg.slice();
+    dct[sof + 1] = 0xc1;
+    expect(() => decodeLosslessJpeg(dct, 'x.dng', 'tile')).toThrow(/^x\.dng: tile: uses JPEG process SOF1; only lossless SOF3 is supported$/);
+  });
+
   it('hands non-Bayer DNGs on as unsupported (openRaw then tries LibRaw)', () => {
     expect(() => readRaw(buildDng(syntheticMosaic(72, h, 12), 72, h, { compression: 1, bits: 16, sensor: 'x-trans' }), 'x.dng')).toThrow(RawUnsupportedError);
     expect(() => readRaw(buildDng(int(12), w, h, { compression: 1, bits: 16, sensor: 'monochrome' }), 'm.dng')).toThrow(RawUnsupportedError);
