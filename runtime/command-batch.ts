@@ -1,11 +1,13 @@
 import type { BufferPool } from './buffer-pool.js';
 import { KernelError } from './errors.js';
+import { BindGroupCache, type BufferBinding } from './bind-group-cache.js';
 
 /** What one dispatch binds: storage buffers in binding order (0..n-1), then the optional uniform block at n. */
 export interface DispatchSpec {
   name: string;
   pipeline: GPUComputePipeline;
-  buffers: readonly GPUBuffer[];
+  /** Whole buffers, or ranges of one (arena slots), in binding order. */
+  buffers: readonly BufferBinding[];
   uniform?: ArrayBufferView;
   workgroups: readonly [number, number?, number?];
   /** For the profiler: work done by this dispatch. */
@@ -55,6 +57,7 @@ export class CommandBatch {
   observer: DispatchObserver | null = null;
   dispatchCount = 0;
   submitCount = 0;
+  readonly bindGroups: BindGroupCache;
 
   constructor(
     private readonly device: GPUDevice,
@@ -62,6 +65,7 @@ export class CommandBatch {
     readonly maxDispatchesPerBatch = 512,
   ) {
     this.arenaGpu = this.newArena();
+    this.bindGroups = new BindGroupCache(device);
   }
 
   private newArena(): GPUBuffer {
@@ -103,9 +107,7 @@ export class CommandBatch {
   }
 
   private bindGroup(spec: DispatchSpec, uniformOffset: number, uniformBytes: number): GPUBindGroup {
-    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    if (uniformOffset >= 0) entries.push({ binding: spec.buffers.length, resource: { buffer: this.arenaGpu, offset: uniformOffset, size: uniformBytes } });
-    return this.device.createBindGroup({ label: spec.name, layout: layoutOf(spec.pipeline), entries });
+    return this.bindGroups.get(layoutOf(spec.pipeline), spec.name, spec.buffers, uniformOffset >= 0 ? this.arenaGpu : null, uniformOffset, uniformBytes);
   }
 
   private encodeDispatch(pass: GPUComputePassEncoder, spec: DispatchSpec, bindGroup: GPUBindGroup): void {

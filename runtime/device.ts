@@ -202,6 +202,22 @@ export class GpuDevice {
     return this.pool.getStats();
   }
 
+  /** A cap on GPU memory held through the pool (null: none); large up-front allocations check it with `reserve`. */
+  memoryLimit: number | null = null;
+
+  /**
+   * Refuses, before anything is allocated, a request for `bytes` more that would take the pool's live memory past
+   * `memoryLimit`, naming what asked, the sizes and the limit.
+   */
+  reserve(bytes: number, what: string): void {
+    if (this.memoryLimit === null) return;
+    const live = this.pool.getStats().liveBytes;
+    if (live + bytes > this.memoryLimit) {
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+      throw new GpuError(`${what} needs ${mib(bytes)}, but ${mib(live)} of the ${mib(this.memoryLimit)} memory limit are in use (--max-memory): raise the limit or train fewer parameters`);
+    }
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;

@@ -98,14 +98,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   for (var r = 0u; r < R; r++) {
     let row = wid.x * 8u * R + r * 8u + lane;
     if (row < p.lk) {
-      let kb = (bh * p.lk + row) * DK;
+      let kb = p.dk_off + b * p.dk_bs + h * p.dk_hs + row * p.dk_rs;
       for (var c = 0u; c < p.dk4; c++) {
         let a = ak[r * DK4 + c] * p.scale;
         for (var e = 0u; e < 4u; e++) {
           if (c * 4u + e < DK) { dk[kb + c * 4u + e] = a[e]; }
         }
       }
-      let vb = (bh * p.lk + row) * DV;
+      let vb = p.dv_off + b * p.dv_bs + h * p.dv_hs + row * p.dv_rs;
       for (var c = 0u; c < p.dv4; c++) {
         let a = av[r * DV4 + c];
         for (var e = 0u; e < 4u; e++) {

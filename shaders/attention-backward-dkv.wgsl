@@ -82,9 +82,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 
   if (row_raw < p.lk) {
-    let kb = (bh * p.lk + row) * DK;
+    let kb = p.dk_off + b * p.dk_bs + h * p.dk_hs + row * p.dk_rs;
     for (var c = 0u; c < DK; c++) { dk[kb + c] = ak[c] * p.scale; }
-    let vb = (bh * p.lk + row) * DV;
+    let vb = p.dv_off + b * p.dv_bs + h * p.dv_hs + row * p.dv_rs;
     for (var c = 0u; c < DV; c++) { dv[vb + c] = av[c]; }
   }
 }

@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     for (var c = 0u; c < p.dv4; c++) {
       let g = load_go(g_base, c, DV);
       gr[r * DV4 + c] = g;
-      d += g * load_o((bh * p.lq + row) * DV, c, DV);
+      d += g * load_o(p.o_off + b * p.o_bs + h * p.o_hs + row * p.o_rs, c, DV);
     }
     drow[r] = d.x + d.y + d.z + d.w;
     lse2[r] = lse[bh * p.lq + row] * LOG2E;
@@ -104,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   for (var r = 0u; r < R; r++) {
     let row = wid.x * 8u * R + r * 8u + lane;
     if (row < p.lq) {
-      let base = (bh * p.lq + row) * DK;
+      let base = p.dq_off + b * p.dq_bs + h * p.dq_hs + row * p.dq_rs;
       for (var c = 0u; c < p.dk4; c++) {
         let a = acc[r * DK4 + c] * p.scale;
         for (var e = 0u; e < 4u; e++) {

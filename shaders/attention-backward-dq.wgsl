@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var d = 0.0;
   for (var c = 0u; c < DV; c++) {
     gr[c] = go[g_base + c];
-    d = fma(gr[c], o[bh_row * DV + c], d);
+    d = fma(gr[c], o[p.o_off + b * p.o_bs + h * p.o_hs + row * p.o_rs + c], d);
   }
   let lse2 = lse[bh_row] * LOG2E;
   var acc: array<f32, DK>;
@@ -78,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 
   if (row_raw < p.lq) {
-    let out_base = bh_row * DK;
+    let out_base = p.dq_off + b * p.dq_bs + h * p.dq_hs + row * p.dq_rs;
     for (var c = 0u; c < DK; c++) { dq[out_base + c] = acc[c] * p.scale; }
     dd[bh_row] = d;
   }

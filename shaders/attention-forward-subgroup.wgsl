@@ -102,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
     let row = wid.x * 8u * R + r * 8u + lane;
     if (row < p.lq) {
       let inv = 1.0 / l[r];
-      let o_base = ((b * p.heads + h) * p.lq + row) * DV;
+      let o_base = p.o_off + b * p.o_bs + h * p.o_hs + row * p.o_rs;
       for (var c = 0u; c < p.dv4; c++) {
         let a = acc[r * DV4 + c] * inv;
         for (var e = 0u; e < 4u; e++) {

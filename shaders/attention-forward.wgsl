@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   if (row_raw < p.lq) {
     let inv = 1.0 / l;
-    let o_base = ((b * p.heads + h) * p.lq + row) * DV;
+    let o_base = p.o_off + b * p.o_bs + h * p.o_hs + row * p.o_rs;
     for (var c = 0u; c < DV; c++) { o[o_base + c] = OT(acc[c] * inv); }
     lse[(b * p.heads + h) * p.lq + row] = (m + log2(l)) * LN2;
   }

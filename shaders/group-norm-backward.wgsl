@@ -17,6 +17,8 @@ override WG: u32 = 64;
 override HAS_W: bool = true;
 override HAS_B: bool = true;
 override SILU: bool = false;
+// The fused pass adds dx to what it holds (a gradient already collected for the input) instead of writing it.
+override ACC: bool = false;
 
 var<workgroup> red_a: array<f32, WG>;
 var<workgroup> red_b: array<f32, WG>;
@@ -169,6 +171,102 @@ fn dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3:
       let xh = (x[pd.x_off + base + e] - mean) * rstd;
       let gy = grad_y(dz[pd.g_off + base + e], xh, wc, bc);
       dx_out[base + e] = rstd * (wc * gy - c1 - xh * c2);
+    }
+  }
+}
+
+// ---- fused: x (0), dz (1), weight (2), bias (3), mean (4), rstd (5), dx (6), dweight (7), dbias (8) ----
+// Small inputs (every sample of a group fits one workgroup's pass, S and M within one chunk): one workgroup per
+// group g does reduce, coef, params and dx for all samples, with the same sums in the same order as those four
+// passes (so the same bits), in one launch instead of four.
+const FUSED_MAX: u32 = 256u; // samples × channels per group held in workgroup memory
+var<workgroup> sum_a: array<f32, FUSED_MAX>;
+var<workgroup> sum_b: array<f32, FUSED_MAX>;
+var<workgroup> coef_w: array<vec2<f32>, FUSED_MAX>;
+@group(0) @binding(6) var<storage, read_write> dx_f: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dw_f: array<f32>;
+@group(0) @binding(8) var<storage, read_write> db_f: array<f32>;
+@group(0) @binding(9) var<uniform> pf: Params;
+
+@compute @workgroup_size(WG)
+fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let g = wid.x;
+  // Per (n, c): A = Σ_s g_y, B = Σ_s g_y·x̂, as the reduce pass computes them for one chunk.
+  for (var n = 0u; n < pf.n; n++) {
+    let row = n * pf.groups + g;
+    let mean = mean_in[row];
+    let rstd = rstd_in[row];
+    for (var c = 0u; c < pf.cpg; c++) {
+      let ch = g * pf.cpg + c;
+      let nc = n * pf.channels + ch;
+      let wc = weight(ch);
+      let bc = bias(ch);
+      var a = 0.0;
+      var bb = 0.0;
+      for (var s = lid; s < pf.s; s += WG) {
+        let xh = (x[pf.x_off + nc * pf.s + s] - mean) * rstd;
+        let gy = grad_y(dz[pf.g_off + nc * pf.s + s], xh, wc, bc);
+        a += gy;
+        bb = fma(gy, xh, bb);
+      }
+      red_a[lid] = a;
+      red_b[lid] = bb;
+      workgroupBarrier();
+      for (var k = WG / 2u; k > 0u; k = k / 2u) {
+        if (lid < k) {
+          red_a[lid] = red_a[lid] + red_a[lid + k];
+          red_b[lid] = red_b[lid] + red_b[lid + k];
+        }
+        workgroupBarrier();
+      }
+      if (lid == 0u) {
+        sum_a[n * pf.cpg + c] = red_a[0];
+        sum_b[n * pf.cpg + c] = red_b[0];
+      }
+      workgroupBarrier();
+    }
+  }
+  // coef per sample (as the coef pass, adding 0 + a for its single chunk), and the parameter gradients.
+  if (lid < pf.n) {
+    var ca = 0.0;
+    var cb = 0.0;
+    for (var c = 0u; c < pf.cpg; c++) {
+      let wc = weight(g * pf.cpg + c);
+      ca = fma(wc, 0.0 + sum_a[lid * pf.cpg + c], ca);
+      cb = fma(wc, 0.0 + sum_b[lid * pf.cpg + c], cb);
+    }
+    let inv_m = 1.0 / f32(pf.m);
+    coef_w[lid] = vec2(ca * inv_m, cb * inv_m);
+  }
+  for (var c = lid; c < pf.cpg; c += WG) {
+    var a = 0.0;
+    var bb = 0.0;
+    for (var n = 0u; n < pf.n; n++) {
+      a += sum_a[n * pf.cpg + c];
+      bb += sum_b[n * pf.cpg + c];
+    }
+    dw_f[g * pf.cpg + c] = bb;
+    db_f[g * pf.cpg + c] = a;
+  }
+  workgroupBarrier();
+  for (var n = 0u; n < pf.n; n++) {
+    let row = n * pf.groups + g;
+    let mean = mean_in[row];
+    let rstd = rstd_in[row];
+    let c1 = coef_w[n].x;
+    let c2 = coef_w[n].y;
+    let base = row * pf.m;
+    for (var c = 0u; c < pf.cpg; c++) {
+      let ch = g * pf.cpg + c;
+      let wc = weight(ch);
+      let bc = bias(ch);
+      for (var e = c * pf.s + lid; e < (c + 1u) * pf.s; e += WG) {
+        let xh = (x[pf.x_off + base + e] - mean) * rstd;
+        let gy = grad_y(dz[pf.g_off + base + e], xh, wc, bc);
+        let v = rstd * (wc * gy - c1 - xh * c2);
+        dx_f[base + e] = select(v, dx_f[base + e] + v, ACC);
+      }
     }
   }
 }

@@ -123,3 +123,52 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
     }
   }
 }
+
+// ---- fused: x (0), weight (1), bias (2), y (3), mean (4), rstd (5) ----
+// Rows of at most one chunk (M <= the host's chunk size): one workgroup per row does both passes, with the same
+// arithmetic as stats + apply over a single chunk (so the same bits), in one launch instead of two.
+@group(0) @binding(1) var<storage, read> wf: array<f32>;
+@group(0) @binding(2) var<storage, read> bf: array<f32>;
+@group(0) @binding(3) var<storage, read_write> yf: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean_f: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd_f: array<f32>;
+@group(0) @binding(6) var<uniform> pf: Params;
+
+@compute @workgroup_size(WG)
+fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let row = wid.y;
+  let base = pf.x_off + row * pf.m;
+  var s = 0.0;
+  for (var e = lid; e < pf.m; e += WG) { s += x[base + e]; }
+  let cnt = f32(pf.m);
+  let mean0 = wg_sum(s, lid) / cnt;
+  var q = 0.0;
+  for (var e = lid; e < pf.m; e += WG) {
+    let d = x[base + e] - mean0;
+    q = fma(d, d, q);
+  }
+  let m2 = wg_sum(q, lid);
+  // The apply pass's merge of one chunk, written out: mean = 0 + mean0·(cnt / cnt), M2 = 0 + m2 + d²·0.
+  let d = mean0;
+  let mean = d * (cnt / cnt);
+  let rstd = inverseSqrt((m2 + d * d * (0.0 * cnt / cnt)) / cnt + pf.eps);
+  if (lid == 0u) {
+    mean_f[row] = mean;
+    rstd_f[row] = rstd;
+  }
+  let g = row % pf.groups;
+  let obase = row * pf.m;
+  for (var c = 0u; c < pf.cpg; c++) {
+    let ch = g * pf.cpg + c;
+    var sc = rstd;
+    if (HAS_W) { sc *= wf[ch]; }
+    var sh = -mean * sc;
+    if (HAS_B) { sh += bf[ch]; }
+    for (var e = c * pf.s + lid; e < (c + 1u) * pf.s; e += WG) {
+      var v = fma(x[base + e], sc, sh);
+      if (SILU) { v = v / (1.0 + exp(-v)); }
+      yf[obase + e] = v;
+    }
+  }
+}

@@ -11,6 +11,8 @@ struct Params { rows: u32, m: u32, x_off: u32, g_off: u32, eps: f32, block: u32,
 override WG: u32 = 64;
 override HAS_W: bool = true;
 override HAS_B: bool = true;
+// The input gradient is added to what dx holds (a gradient already collected for the input) instead of written.
+override ACC: bool = false;
 
 var<workgroup> red_a: array<f32, WG>;
 var<workgroup> red_b: array<f32, WG>;
@@ -138,7 +140,8 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let sums = wg_sum2(a, c, lid) / f32(pb.m);
   let obase = row * pb.m;
   for (var j = lid; j < pb.m; j += WG) {
-    dx_out[obase + j] = input_grad(weight(j) * gy[gbase + j], (x[base + j] - mean) * rstd, rstd, sums);
+    let v = input_grad(weight(j) * gy[gbase + j], (x[base + j] - mean) * rstd, rstd, sums);
+    dx_out[obase + j] = select(v, dx_out[obase + j] + v, ACC);
   }
 }
 
@@ -160,7 +163,8 @@ fn backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   sums /= f32(pb.m);
   let obase = row * pb.m;
   for (var j = 0u; j < pb.m; j++) {
-    dx_out[obase + j] = input_grad(weight(j) * gy[gbase + j], (x[base + j] - mean) * rstd, rstd, sums);
+    let v = input_grad(weight(j) * gy[gbase + j], (x[base + j] - mean) * rstd, rstd, sums);
+    dx_out[obase + j] = select(v, dx_out[obase + j] + v, ACC);
   }
 }
 
@@ -168,8 +172,9 @@ fn backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @group(0) @binding(1) var<storage, read> gp: array<f32>;
 @group(0) @binding(2) var<storage, read> mean_p: array<f32>;
 @group(0) @binding(3) var<storage, read> rstd_p: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part_out: array<f32>;
-@group(0) @binding(5) var<uniform> pp: Params;
+@group(0) @binding(4) var<storage, read_write> dw_part: array<f32>;
+@group(0) @binding(5) var<storage, read_write> db_part: array<f32>;
+@group(0) @binding(6) var<uniform> pp: Params;
 
 @compute @workgroup_size(WG)
 fn params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -185,6 +190,7 @@ fn params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) 
     dw = fma(g, (x[pp.x_off + r * pp.m + j] - mean_p[r]) * rstd_p[r], dw);
     db += g;
   }
-  part_out[(blk * 2u) * pp.m + j] = dw;
-  part_out[(blk * 2u + 1u) * pp.m + j] = db;
+  // One row block: these are the gradients themselves (the host binds the parameters' gradient buffers).
+  dw_part[blk * pp.m + j] = dw;
+  db_part[blk * pp.m + j] = db;
 }

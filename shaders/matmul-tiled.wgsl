@@ -9,16 +9,27 @@ struct Params {
   M: u32, N: u32, K4: u32, _pad0: u32,
   a_off: u32, a_bs: u32, a_rs: u32, _pad1: u32,
   b_off: u32, b_bs: u32, b_rs: u32, _pad2: u32,
+  c_off: u32, res_off: u32, bias_off: u32, rowsum_off: u32,
 }
 
 alias AT = f32;
 alias BT = f32;
 alias CT = f32;
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<AT>>;
-@group(0) @binding(1) var<storage, read> bt: array<vec4<BT>>;
-@group(0) @binding(2) var<storage, read_write> c: array<CT>;
-@group(0) @binding(3) var<uniform> p: Params;
+// Epilogues (flags, as in shaders/matmul-subgroup.wgsl): BIAS, RES, ACC, ROWSUM.
+@group(0) @binding(#) var<storage, read> a: array<vec4<AT>>;
+@group(0) @binding(#) var<storage, read> bt: array<vec4<BT>>;
+@group(0) @binding(#) var<storage, read_write> c: array<CT>;
+//#if BIAS
+@group(0) @binding(#) var<storage, read> bias: array<f32>;
+//#endif
+//#if RES
+@group(0) @binding(#) var<storage, read> res: array<CT>;
+//#endif
+//#if ROWSUM
+@group(0) @binding(#) var<storage, read_write> rowsum: array<f32>;
+//#endif
+@group(0) @binding(#) var<uniform> p: Params;
 
 override TS: u32 = 16;
 const KQ: u32 = 4u; // vec4s of K per step
@@ -35,6 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let a_base = p.a_off + wid.z * p.a_bs;
   let b_base = p.b_off + wid.z * p.b_bs;
   var acc: array<vec4<f32>, 4>;
+  var rs = vec4<f32>();
   for (var k4 = 0u; k4 < p.K4; k4 += KQ) {
     for (var s = li; s < KQ * T; s += TS * TS) {
       let r = s / KQ;
@@ -58,6 +70,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let av = vec4(a_tile[ao], a_tile[ao + TS], a_tile[ao + 2u * TS], a_tile[ao + 3u * TS]);
       let bv = vec4(b_tile[bo], b_tile[bo + TS], b_tile[bo + 2u * TS], b_tile[bo + 3u * TS]);
       for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4(av[i]), bv, acc[i]); }
+//#if ROWSUM
+      rs += av;
+//#endif
     }
     workgroupBarrier();
   }
@@ -66,7 +81,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row >= p.M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + j * TS;
-      if (col < p.N) { c[(wid.z * p.M + row) * p.N + col] = CT(acc[i][j]); }
+      if (col < p.N) {
+        let ci = p.c_off + (wid.z * p.M + row) * p.N + col;
+        var y = acc[i][j];
+//#if BIAS
+        y += bias[p.bias_off + col];
+//#endif
+//#if RES
+        y += f32(res[p.res_off + (wid.z * p.M + row) * p.N + col]);
+//#endif
+//#if ACC
+        y += f32(c[ci]);
+//#endif
+        c[ci] = CT(y);
+      }
     }
+//#if ROWSUM
+    if (col0 == 0u && lid.x == 0u) {
+      let ri = p.rowsum_off + wid.z * p.M + row;
+//#if ACC
+      rowsum[ri] = rowsum[ri] + rs[i];
+//#else
+      rowsum[ri] = rs[i];
+//#endif
+    }
+//#endif
   }
 }

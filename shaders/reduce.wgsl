@@ -1,14 +1,26 @@
-// Row reduction: input viewed as [rows, inner] (dense, from `offset`); each workgroup reduces one chunk of one
-// row into out[row * chunks + chunk]. With chunks > 1 the host runs a second pass over the partials, so a
-// single long row (a loss over a whole image) still spreads over many workgroups.
+// Row reduction: input viewed as [rows, inner]; each workgroup reduces one chunk of one row into
+// out[row * chunks + chunk]. With chunks > 1 the host runs a second pass over the partials, so a single long row
+// (a loss over a whole image) still spreads over many workgroups.
+//
+// Rows and the elements of a row are read through strides, so reducing over any axes of any view needs no copy:
+// the row index walks the kept dimensions (up to KR of them, coalesced), the element index the reduced ones (up
+// to RR), both innermost last. A bias gradient (NCHW summed over N, H, W) is rows = C with stride H·W and elements
+// (n, hw) with strides (C·H·W, 1). The element order within a row is the logical one, as in a dense copy.
 
-struct Params { rows: u32, inner: u32, chunks: u32, offset: u32 }
+struct Params {
+  rows: u32, inner: u32, chunks: u32, offset: u32,
+  kshape: vec4<u32>, kstride: vec4<u32>, // kept dimensions (the row index), outermost first, padded with size 1
+  rshape: vec4<u32>, rstride: vec4<u32>, // reduced dimensions (the element index)
+}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 override WG: u32 = 64;
+// Dimensions the row and element indices walk (1..4): constant trip counts, so the walks unroll.
+override KR: u32 = 1u;
+override RR: u32 = 1u;
 // 0 = sum, 1 = max, 2 = min
 override OP: u32 = 0;
 
@@ -26,6 +38,29 @@ fn identity() -> f32 {
 // NaN by its bits: compilers may fold `v != v` to false (lavapipe does), losing NaNs that max/min must keep.
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
+// Element offset of row `row` (before `offset`), and of element j within a row.
+fn row_offset(row: u32) -> u32 {
+  var r = row;
+  var off = 0u;
+  for (var d = KR; d > 0u; d--) {
+    let n = p.kshape[4u - KR + d - 1u];
+    off += (r % n) * p.kstride[4u - KR + d - 1u];
+    r = r / n;
+  }
+  return off;
+}
+fn elem_offset(j: u32) -> u32 {
+  if (RR == 1u) { return j * p.rstride[3]; }
+  var r = j;
+  var off = 0u;
+  for (var d = RR; d > 0u; d--) {
+    let n = p.rshape[4u - RR + d - 1u];
+    off += (r % n) * p.rstride[4u - RR + d - 1u];
+    r = r / n;
+  }
+  return off;
+}
+
 fn combine(a: f32, b: f32) -> f32 {
   if (OP == 1u) { return max(a, b); }
   if (OP == 2u) { return min(a, b); }
@@ -41,12 +76,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let len = (p.inner + p.chunks - 1u) / p.chunks;
   let begin = chunk * len;
   let end = min(begin + len, p.inner);
-  let base = p.offset + row * p.inner;
+  let base = p.offset + row_offset(row);
   var acc = identity();
   // NaN must survive max/min (as in NumPy), so it is propagated explicitly.
   var saw_nan = false;
   for (var j = begin + lid.x; j < end; j += WG) {
-    let v = x[base + j];
+    let v = x[base + elem_offset(j)];
     if (is_nan(v)) { saw_nan = true; }
     acc = combine(acc, v);
   }
@@ -72,11 +107,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn per_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = gid.x + gid.y * nwg.x * WG;
   if (row >= p.rows) { return; }
-  let base = p.offset + row * p.inner;
+  let base = p.offset + row_offset(row);
   var acc = identity();
   var saw_nan = false;
   for (var j = 0u; j < p.inner; j++) {
-    let v = x[base + j];
+    let v = x[base + elem_offset(j)];
     if (is_nan(v)) { saw_nan = true; }
     acc = combine(acc, v);
   }

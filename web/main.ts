@@ -6,7 +6,8 @@ import { encodePng } from '../src/io/png.js';
 import { probeWebGpu, gpuDevice } from './gpu-support.js';
 import { el, setProgress, setStatus, showAdapter, showTimings, ui } from './page-ui.js';
 import { loadWeightsFromServer, type LoadedWeights } from './weights-loader.js';
-import { cropRgb8, decodeRaw, previewRaw, restoreToSrgb, toImageData, type Rgb8 } from './raw-pipeline.js';
+import { cropRgb8, decodeRaw, previewRaw, renderLinear, restoreToSrgb, toImageData, type Rgb8 } from './raw-pipeline.js';
+import { describeGain, exposureGain, parseExposure } from '../src/rddm/exposure.js';
 import { CompareView } from './compare-view.js';
 import { describeProblem, type Problem } from './errors.js';
 import { drawLossPlot, type LossPoint } from './loss-plot.js';
@@ -23,7 +24,11 @@ interface Opened {
   raw: RawImage;
   decodeMs: number;
   preview: Rgb8 | null;
+  /** The preview's linear camera RGB, to render again when the exposure changes. */
+  previewLinear: Float32Array | null;
   previewMs: number;
+  /** The exposure gain of the preview and the restored picture (the Exposure menu, applied to this RAW). */
+  gain: number;
 }
 
 const state = {
@@ -31,7 +36,7 @@ const state = {
   gpuProblem: null as Problem | null,
   busy: false,
   opened: null as Opened | null,
-  result: null as { png: Uint8Array; name: string } | null,
+  result: null as { png: Uint8Array; name: string; image: Rgb8; linear: Float32Array } | null,
   weights: null as { device: GpuDevice; loaded: LoadedWeights } | null,
   stopTraining: false,
 };
@@ -42,6 +47,7 @@ function setBusy(busy: boolean): void {
   ui.fileInput.disabled = busy;
   ui.sampleButton.disabled = busy;
   ui.bin.disabled = busy;
+  ui.exposure.disabled = busy;
   ui.restore.disabled = busy || !state.webgpu || !state.opened || !!state.opened.raw.sensor;
   ui.download.disabled = busy || !state.result;
   ui.trainButton.disabled = busy || !state.webgpu;
@@ -84,8 +90,40 @@ async function makePreview(o: Opened): Promise<void> {
   setStatus(`Preview of ${o.name}: bilinear demosaic + tone processing on the GPU…`, 'previewing');
   const t0 = performance.now();
   await gpuDevice();
-  o.preview = await previewRaw(o.raw);
+  const p = await previewRaw(o.raw, o.gain);
+  o.preview = p.image;
+  o.previewLinear = p.linear;
   o.previewMs = performance.now() - t0;
+}
+
+/** The Exposure menu's gain for this RAW, shown beside the menu (the page's data-gain is what tests read). */
+function gainFor(raw: RawImage): number {
+  const gain = exposureGain(parseExposure(ui.exposure.value), raw);
+  ui.exposureNote.textContent = describeGain(gain);
+  ui.exposureNote.dataset.gain = String(gain);
+  return gain;
+}
+
+/** Renders the preview, and the restored picture if there is one, again at the Exposure menu's gain. */
+async function changeExposure(): Promise<void> {
+  const o = state.opened;
+  if (!o || !state.webgpu) return;
+  clearProblem();
+  await guarded('rendering at the new exposure', async () => {
+    o.gain = gainFor(o.raw);
+    if (!o.previewLinear) return;
+    o.preview = await renderLinear(o.previewLinear, o.raw.width, o.raw.height, o.raw, o.gain);
+    const r = state.result;
+    if (r) {
+      r.image = await renderLinear(r.linear, r.image.width, r.image.height, o.raw, o.gain);
+      r.png = await encodePng({ width: r.image.width, height: r.image.height, channels: 3, bitDepth: 8, data: r.image.data });
+      compare.show(toImageData(cropRgb8(o.preview, r.image.width, r.image.height)), toImageData(r.image));
+      setStatus(`${o.name} rendered at exposure ${ui.exposure.value}: ${describeGain(o.gain)}.`, 'restored');
+    } else {
+      compare.show(toImageData(o.preview), null);
+      setStatus(`${o.name} previewed at exposure ${ui.exposure.value}: ${describeGain(o.gain)}. Press Restore.`, 'ready');
+    }
+  });
 }
 
 async function openBytes(name: string, bytes: Uint8Array): Promise<void> {
@@ -101,7 +139,7 @@ async function openBytes(name: string, bytes: Uint8Array): Promise<void> {
     setStatus(`Reading ${name}…`, 'decoding');
     const t0 = performance.now();
     const raw = await decodeRaw(bytes, name, Number(ui.bin.value));
-    const o: Opened = { name, bytes, raw, decodeMs: performance.now() - t0, preview: null, previewMs: 0 };
+    const o: Opened = { name, bytes, raw, decodeMs: performance.now() - t0, preview: null, previewLinear: null, previewMs: 0, gain: gainFor(raw) };
     state.opened = o;
     const binned = ui.bin.value === '1' ? '' : ` (binned ${ui.bin.value}×${ui.bin.value})`;
     const via = raw.reader === 'libraw' ? ' (read by LibRaw)' : '';
@@ -168,11 +206,11 @@ async function restore(): Promise<void> {
     if (!o.preview) await makePreview(o);
     setStatus(`Restoring ${o.name}…`, 'restoring');
     setProgress(0, 'encode (E_raw)');
-    const res = await restoreToSrgb(state.weights.loaded.sys, o.raw, o.name, (p) => setProgress(p.fraction, p.label));
+    const res = await restoreToSrgb(state.weights.loaded.sys, o.raw, o.name, o.gain, (p) => setProgress(p.fraction, p.label));
     const tp = performance.now();
     const png = await encodePng({ width: res.image.width, height: res.image.height, channels: 3, bitDepth: 8, data: res.image.data });
     const pngMs = performance.now() - tp;
-    state.result = { png, name: `${o.name.replace(/\.[^.]*$/, '')}-restored.png` };
+    state.result = { png, name: `${o.name.replace(/\.[^.]*$/, '')}-restored.png`, image: res.image, linear: res.linear };
     compare.show(toImageData(cropRgb8(o.preview!, res.image.width, res.image.height)), toImageData(res.image));
     ui.afterTag.hidden = false;
     ui.splitLabel.hidden = false;
@@ -285,6 +323,9 @@ function wireEvents(): void {
   ui.bin.addEventListener('change', () => {
     const o = state.opened;
     if (o && !state.busy) void openBytes(o.name, o.bytes);
+  });
+  ui.exposure.addEventListener('change', () => {
+    if (!state.busy) void changeExposure();
   });
   ui.restore.addEventListener('click', () => void restore());
   ui.download.addEventListener('click', download);

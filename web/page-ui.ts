@@ -14,6 +14,8 @@ export const ui = {
   sampleButton: el<HTMLButtonElement>('sample-button'),
   fileInfo: el('file-info'),
   bin: el<HTMLSelectElement>('bin-select'),
+  exposure: el<HTMLSelectElement>('exposure-select'),
+  exposureNote: el('exposure-note'),
   status: el('status'),
   error: el('error'),
   progress: el<HTMLProgressElement>('progress'),

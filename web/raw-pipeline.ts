@@ -1,13 +1,15 @@
 // What the page does with a RAW file, in the same steps and with the same code as the CLI: decode (our DNG/CR2
-// readers, LibRaw for other cameras), preview (bilinear demosaic + PTP with the file's as-shot white balance and colour matrix), restore
-// (restoreRaw, tile by tile) and render (PTP to 8-bit sRGB, as `rddm restore` writes its PNG).
+// readers, LibRaw for other cameras), preview (bilinear demosaic + PTP with the file's as-shot white balance and
+// colour matrix), restore (restoreRaw, tile by tile) and render (PTP to 8-bit sRGB, as `rddm restore` writes its PNG).
+// The preview and the restored picture are rendered with one exposure gain, taken from the RAW as `rddm restore
+// --exposure` takes it.
 import { tensor, noGrad, tidy } from '../src/index.js';
 import { assertBayer, openRaw } from '../src/raw/open-raw.js';
 import { useLibRawWorker } from './libraw-client.js';
 import type { RawImage } from '../src/raw/raw-image.js';
 import { demosaicBilinear } from '../src/raw/bayer.js';
 import { binRaw, normalizeMosaic, restoreRaw, type RestoreStage } from '../src/rddm/restore.js';
-import { linearToSrgb8 } from '../src/rddm/render.js';
+import { linearToSrgb8, rawRenderParams } from '../src/rddm/render.js';
 import type { RddmSystem } from '../src/rddm/system.js';
 
 /** An 8-bit interleaved RGB picture. */
@@ -27,16 +29,17 @@ export async function decodeRaw(bytes: Uint8Array, name: string, bin: number): P
   return raw.sensor ? raw : binRaw(raw, bin);
 }
 
-function renderParams(raw: RawImage) {
-  return { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb };
+/** Planar linear camera RGB [3, H, W] → 8-bit sRGB, with the RAW's white balance and colour matrix and this gain. */
+export async function renderLinear(linear: Float32Array, width: number, height: number, raw: RawImage, gain: number): Promise<Rgb8> {
+  return { width, height, data: await linearToSrgb8(linear, width, height, rawRenderParams(raw, gain)) };
 }
 
-/** Bilinear demosaic + PTP: what the sensor data looks like before restoration. */
-export async function previewRaw(raw: RawImage): Promise<Rgb8> {
+/** Bilinear demosaic + PTP: what the sensor data looks like before restoration (`linear` kept to render again). */
+export async function previewRaw(raw: RawImage, gain: number): Promise<{ image: Rgb8; linear: Float32Array }> {
   const lin = noGrad(() => tidy(() => demosaicBilinear(tensor(normalizeMosaic(raw), [1, 1, raw.height, raw.width]), raw.cfaPattern)));
-  const planar = await lin.data();
+  const linear = await lin.data();
   lin.dispose();
-  return { width: raw.width, height: raw.height, data: await linearToSrgb8(planar, raw.width, raw.height, renderParams(raw)) };
+  return { image: await renderLinear(linear, raw.width, raw.height, raw, gain), linear };
 }
 
 export interface RestoreProgress {
@@ -47,6 +50,8 @@ export interface RestoreProgress {
 
 export interface RestoreResult {
   image: Rgb8;
+  /** The restored linear camera RGB [3, H, W] (H, W: the image's), kept to render again at another exposure. */
+  linear: Float32Array;
   /** Per tile and stage, then the rendering. */
   timings: { stage: string; ms: number }[];
 }
@@ -55,7 +60,7 @@ const STAGES: readonly RestoreStage[] = ['encode', 'unet', 'decode'];
 const STAGE_NAMES: Record<RestoreStage, string> = { encode: 'encode (E_raw)', unet: 'UNet (one step)', decode: 'decode (D_lin)' };
 
 /** Restores with the CLI's defaults (one step, tiles of 128 latent pixels), timing every stage of every tile. */
-export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string, gain: number, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
   assertBayer(raw, name);
   // As `rddm restore`: a pattern without a trained CMB-LoRA adapter would silently run untrained weights.
   const adapters = new Set(sys.unet.namedParameters().map(([k]) => /\.lora_A\.([A-Z]+)\./.exec(k)?.[1]).filter(Boolean));
@@ -72,9 +77,9 @@ export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string
     },
   });
   const t0 = performance.now();
-  const data = await linearToSrgb8(res.linear, res.width, res.height, renderParams(raw));
+  const image = await renderLinear(res.linear, res.width, res.height, raw, gain);
   timings.push({ stage: 'render (PTP → sRGB)', ms: performance.now() - t0 });
-  return { image: { width: res.width, height: res.height, data }, timings };
+  return { image, linear: res.linear, timings };
 }
 
 /** The top-left w×h of an image (restoration crops to a multiple of the model's alignment, the preview does not). */

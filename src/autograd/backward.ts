@@ -1,6 +1,7 @@
 import { noGrad, freeNode } from './graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { shapeStr, sameShape } from '../tensor/shape.js';
+import { gradSlotOf, nextBackwardEpoch } from './grad-slot.js';
 
 /** Topological order of the tensors `root` depends on through recorded ops (root last). */
 function topoOrder(root: Tensor): Tensor[] {
@@ -37,12 +38,14 @@ export interface BackwardOptions {
 export async function backward(root: Tensor, opts: BackwardOptions = {}): Promise<void> {
   if (!root.requiresGrad) throw new Error('backward(): this tensor does not require a gradient (no input of it has requiresGrad)');
   const { ones } = await import('../ops/creation.js');
+  const copies = await import('../ops/copy.js');
   if (!opts.grad && root.size !== 1) {
     throw new Error(`backward(): output has shape ${shapeStr(root.shape)}; pass { grad } for a non-scalar output`);
   }
   if (opts.grad && !sameShape(opts.grad.shape, root.shape)) {
     throw new Error(`backward(): grad has shape ${shapeStr(opts.grad.shape)} but the output has shape ${shapeStr(root.shape)}`);
   }
+  nextBackwardEpoch();
   noGrad(() => {
     const order = topoOrder(root);
     const grads = new Map<Tensor, Tensor>();
@@ -57,17 +60,23 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
       grads.delete(t);
       const node = t.gradFn;
       if (!node) {
-        accumulateLeaf(t, g);
+        accumulateLeaf(t, g, copies);
         continue;
       }
       if (node.freed) {
         throw new Error(`backward(): the graph through '${node.name}' was already freed by an earlier backward(); pass { retainGraph: true } to the first call`);
       }
-      const raw = node.backward(g, node.saved);
+      // Gradients already collected for an input, which the rule's kernel may add into (see BackwardFn). An input
+      // listed twice (add(x, x)) gets none: the rule would add into it twice.
+      const acc = node.inputs.map((inp, k) => {
+        const prev = inp && node.inputs.indexOf(inp) === k && node.inputs.lastIndexOf(inp) === k ? grads.get(inp) : undefined;
+        return prev && prev.dtype === 'float32' && ownsDense(prev, prev) ? prev : null;
+      });
+      const raw = node.backward(g, node.saved, acc);
       // A rule may hand back `g` itself or one tensor for two inputs (add(x, x)): give each use its own handle.
       const used = new Set<Tensor>();
-      const inGrads = raw.map((gi) => {
-        if (!gi) return null;
+      const inGrads = raw.map((gi, k) => {
+        if (!gi || (acc[k] && gi === acc[k])) return null;
         if (gi === g || used.has(gi)) return gi.view(gi.shape, gi.strides, gi.offset);
         used.add(gi);
         return gi;
@@ -84,7 +93,10 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
           throw new Error(`internal: backward of '${node.name}' gave input ${k} a gradient of shape ${shapeStr(gi.shape)}, expected ${shapeStr(inp.shape)}`);
         }
         const prev = grads.get(inp);
-        if (prev) {
+        if (prev && ownsDense(prev, gi)) {
+          copies.accumulateInto(prev, gi);
+          gi.dispose();
+        } else if (prev) {
           grads.set(inp, prev.add(gi));
           prev.dispose();
           gi.dispose();
@@ -96,7 +108,35 @@ export async function backward(root: Tensor, opts: BackwardOptions = {}): Promis
   await root.device.sync();
 }
 
-function accumulateLeaf(t: Tensor, g: Tensor): void {
+/** Whether `acc` may take `g` added in place: dense, alone on its storage (no view shares it), of g's type. */
+function ownsDense(acc: Tensor, g: Tensor): boolean {
+  return acc.isContiguous && acc.dtype === g.dtype && acc.storage.refCount === 1 && !acc.requiresGrad;
+}
+
+type Copies = typeof import('../ops/copy.js');
+
+function accumulateLeaf(t: Tensor, g: Tensor, { copyInto, accumulateInto }: Copies): void {
+  const slot = gradSlotOf(t);
+  if (slot && g.dtype === t.dtype) {
+    // The optimizer keeps this gradient in its flat storage: the kernel wrote it there (gradOutput), or it is
+    // copied or added there in place.
+    if (!t.grad) {
+      if (slot.holds(g)) {
+        t.grad = g;
+        return;
+      }
+      const view = slot.view();
+      copyInto(view, g);
+      g.dispose();
+      t.grad = view;
+      return;
+    }
+    if (slot.holds(t.grad)) {
+      accumulateInto(t.grad, g);
+      g.dispose();
+      return;
+    }
+  }
   const own = g.isContiguous ? g : g.contiguous();
   if (own !== g) g.dispose();
   if (t.grad) {

@@ -1,7 +1,12 @@
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Gradient of each input (null where the input needs none), given the output's gradient and the saved tensors. */
-export type BackwardFn = (grad: Tensor, saved: readonly Tensor[]) => (Tensor | null | undefined)[];
+/**
+ * Gradient of each input (null where the input needs none), given the output's gradient and the saved tensors.
+ * `acc[k]`, where given, is the gradient already collected for input k (dense, float32, owned by the walk): a rule
+ * whose kernel can add into its output may add input k's gradient into it and return `acc[k]` itself (the walk
+ * then has nothing to sum); rules that ignore `acc` return new tensors as usual.
+ */
+export type BackwardFn = (grad: Tensor, saved: readonly Tensor[], acc?: readonly (Tensor | null)[]) => (Tensor | null | undefined)[];
 
 /** One recorded op on the tape: its inputs, the tensors it saved, and its backward rule. */
 export interface GradNode {

@@ -6,7 +6,7 @@ import { Linear } from '../nn/linear.js';
 import { GroupNorm } from '../nn/group-norm.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { groupNorm } from '../ops/group-norm.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
+import { multiHeadAttention } from '../ops/attention.js';
 import type { LinearLike } from './resnet-block.js';
 
 /** A parameterless placeholder where diffusers has nn.Dropout(0), so numbering (`to_out.0`, `ff.net.2`) matches. */
@@ -14,17 +14,6 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     return x;
   }
-}
-
-/** [B, L, heads·d] → [B, heads, L, d]. */
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [b, l, c] = x.shape;
-  return tidy(() => x.reshape([b, l, heads, c / heads]).permute([0, 2, 1, 3]));
-}
-/** [B, heads, L, d] → [B, L, heads·d]. */
-function mergeHeads(x: Tensor): Tensor {
-  const [b, h, l, d] = x.shape;
-  return tidy(() => x.permute([0, 2, 1, 3]).reshape([b, l, h * d]));
 }
 
 /**
@@ -58,14 +47,18 @@ export class Attention extends Module {
     this.to_out = [new Linear(queryDim, queryDim), new Dropout()];
   }
 
-  /** hidden: [B, L, queryDim]; context: [B, S, contextDim] (cross-attention) or nothing (self-attention). */
-  forward(hidden: Tensor, context?: Tensor | null): Tensor {
+  /**
+   * hidden: [B, L, queryDim]; context: [B, S, contextDim] (cross-attention) or nothing (self-attention).
+   * `residual` is added by the output projection's kernel (the transformer block's skip connection).
+   */
+  forward(hidden: Tensor, context?: Tensor | null, residual?: Tensor | null): Tensor {
     return tidy(() => {
       const ctx = context ?? hidden;
-      const q = splitHeads(this.to_q.forward(hidden), this.heads);
-      const k = splitHeads(this.to_k.forward(ctx), this.heads);
-      const v = splitHeads(this.to_v.forward(ctx), this.heads);
-      return this.to_out[0].forward(mergeHeads(scaledDotProductAttention(q, k, v)));
+      // Heads stay merged ([B, L, heads·d]): the attention kernels read and write them strided, with no copies.
+      const q = this.to_q.forward(hidden);
+      const k = this.to_k.forward(ctx);
+      const v = this.to_v.forward(ctx);
+      return this.to_out[0].forward(multiHeadAttention(q, k, v, this.heads), residual);
     });
   }
 
@@ -107,8 +100,8 @@ export class FeedForward extends Module {
     super();
     this.net = [new GEGLU(dim, dim * mult), new Dropout(), new Linear(dim * mult, dim)];
   }
-  forward(x: Tensor): Tensor {
-    return tidy(() => this.net[2].forward(this.net[0].forward(x)));
+  forward(x: Tensor, residual?: Tensor | null): Tensor {
+    return tidy(() => this.net[2].forward(this.net[0].forward(x), residual));
   }
 }
 
@@ -137,9 +130,10 @@ export class BasicTransformerBlock extends Module {
   /** x: [B, L, dim]; context: [B, S, crossAttentionDim]. */
   forward(x: Tensor, context: Tensor): Tensor {
     return tidy(() => {
-      let h = x.add(this.attn1.forward(this.norm1.forward(x)));
-      h = h.add(this.attn2.forward(this.norm2.forward(h), context));
-      return h.add(this.ff.forward(this.norm3.forward(h)));
+      // The residual adds happen in the output projections' kernels.
+      let h = this.attn1.forward(this.norm1.forward(x), null, x);
+      h = this.attn2.forward(this.norm2.forward(h), context, h);
+      return this.ff.forward(this.norm3.forward(h), h);
     });
   }
 }

@@ -14,7 +14,8 @@ export interface Conv2dLike extends Module {
 }
 /** Anything called like a linear layer: nn.Linear, or a LoRA wrapper standing in its place. */
 export interface LinearLike extends Module {
-  forward(x: Tensor): Tensor;
+  /** y = layer(x), plus `residual` (y's shape) added in the same kernel where the layer can. */
+  forward(x: Tensor, residual?: Tensor | null): Tensor;
 }
 
 /** GroupNorm + SiLU in one kernel, reading the module's affine parameters (diffusers applies them back to back). */

@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { rand } from '../ops/random.js';
+import { linear } from '../ops/linear.js';
 import { Module, parameter } from './module.js';
 import { autocastLinear, autocastState } from './autocast.js';
 
@@ -26,18 +27,19 @@ export class Linear extends Module {
     this.bias = opts.bias === false ? null : parameter(kaimingUniform([outFeatures], inFeatures));
   }
 
-  forward(x: Tensor): Tensor {
+  /** y = x·Wᵀ + b, plus `residual` (same shape as y) added in the same kernel where given. */
+  forward(x: Tensor, residual?: Tensor | null): Tensor {
     if (x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures} -> ${this.outFeatures}): input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}])`);
     }
     const ac = autocastState();
-    if (ac) return autocastLinear(x, this.weight, this.bias, ac.outputDtype);
-    const wt = this.weight.T;
-    const y = x.matmul(wt);
-    wt.dispose();
-    if (!this.bias) return y;
-    const out = y.add(this.bias);
-    y.dispose();
-    return out;
+    if (ac) {
+      const y = autocastLinear(x, this.weight, this.bias, ac.outputDtype);
+      if (!residual) return y;
+      const out = y.add(residual);
+      y.dispose();
+      return out;
+    }
+    return linear(x, this.weight, this.bias, { residual });
   }
 }

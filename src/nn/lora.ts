@@ -5,6 +5,7 @@ import { noGrad } from '../autograd/graph.js';
 import { zeros } from '../ops/creation.js';
 import { concat } from '../ops/shape-ops.js';
 import { conv2d } from '../ops/conv2d.js';
+import { linear } from '../ops/linear.js';
 import { Module, parameter, assignInPlace } from './module.js';
 import { Linear, kaimingUniform } from './linear.js';
 import { Conv2d } from './conv2d.js';
@@ -161,8 +162,11 @@ export abstract class LoRALayer<Base extends Module = Module> extends Module {
     );
   }
 
-  forward(x: Tensor): Tensor {
-    const y = (this.base as unknown as { forward(x: Tensor): Tensor }).forward(x);
+  /** base(x) + (α/r)·B(A(x)); a Linear base also adds `residual` (y's shape) in its kernel. */
+  forward(x: Tensor, residual?: Tensor | null): Tensor {
+    const base = this.base as unknown as { forward(x: Tensor, residual?: Tensor | null): Tensor };
+    if (residual && !(this.base instanceof Linear)) throw new Error('LoRA: a residual is only fused into Linear layers');
+    const y = residual ? base.forward(x, residual) : base.forward(x);
     if (this.active === null || this.merged === this.active) return y;
     const a = this.adapter(this.active);
     return tidy(() => y.add(this.lowRank(x, a.A.weight, a.B.weight).mul(a.alpha / a.rank)));
@@ -184,7 +188,7 @@ export class LoRALinear extends LoRALayer<Linear> {
     return [[rank, this.base.inFeatures], [this.base.outFeatures, rank], this.base.inFeatures];
   }
   protected lowRank(x: Tensor, A: Tensor, B: Tensor): Tensor {
-    return x.matmul(A.T).matmul(B.T);
+    return tidy(() => linear(linear(x, A), B));
   }
 }
 

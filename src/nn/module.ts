@@ -150,7 +150,7 @@ export function assignInPlace(p: Tensor, src: Tensor): void {
   if (!p.isContiguous) throw new Error(`internal: parameter ${p.name ?? ''} is not contiguous`);
   const enc = p.device.batch.copyEncoder();
   const dense = src.contiguous();
-  enc.copyBufferToBuffer(dense.buffer, dense.offset * 4, p.buffer, p.offset * 4, p.size * 4);
+  enc.copyBufferToBuffer(dense.storage.buffer, dense.byteOffset, p.storage.buffer, p.byteOffset, p.size * 4);
   if (dense !== src) dense.dispose();
 }
 

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { BACKPORTS_FILE, planBackports, readAptSources, type BackportsPlan } from './apt-sources.js';
 
 /**
  * GPU preflight: finds a WebGPU adapter through Dawn; where there is none on Debian/Ubuntu as root, installs a
@@ -47,7 +48,7 @@ export function probeAdapter(cwd: string): ProbeResult {
   return JSON.parse(m[1]) as ProbeResult;
 }
 
-function osRelease(): Record<string, string> {
+export function osRelease(): Record<string, string> {
   if (!existsSync('/etc/os-release')) return {};
   const out: Record<string, string> = {};
   for (const line of readFileSync('/etc/os-release', 'utf8').split('\n')) {
@@ -81,14 +82,40 @@ export function installPlan(): { commands: string[][]; describe: string } | null
   return null;
 }
 
-const MANUAL = `No WebGPU adapter was found. Install a Vulkan driver and loader:
+/** The manual instructions, with the backports stanza this machine's own apt sources give (never a host of ours). */
+export function manualInstructions(backports: BackportsPlan | null = bookwormBackports()): string {
+  const bp =
+    backports?.kind === 'add'
+      ? `    printf '%s\\n' ${backports.text.trimEnd().split('\n').map((l) => `'${l.replace(/'/g, `'\\''`)}'`).join(' ')} > ${BACKPORTS_FILE}`
+      : backports?.kind === 'present'
+        ? `    (bookworm-backports is already configured in ${backports.file})`
+        : `    add the suite bookworm-backports (component main) to your Debian source, with the same URI as its bookworm entry${backports ? ` (${backports.reason})` : ''}`;
+  return `No WebGPU adapter was found. Install a Vulkan driver and loader:
   Debian 12 (bookworm), as root:
-    echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list
+${bp}
     apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1
   Debian 13 / Ubuntu 24.04+:  apt-get install -y mesa-vulkan-drivers libvulkan1
   Fedora:  dnf install mesa-vulkan-drivers vulkan-loader
   Other systems: a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows) support.
 (Mesa older than 24, e.g. Debian bookworm's default 22.3, is rejected by Dawn.)`;
+}
+
+/** The bookworm-backports plan from /etc/apt, or null off bookworm (where no backports are needed). */
+function bookwormBackports(): BackportsPlan | null {
+  return osRelease().VERSION_CODENAME === 'bookworm' ? planBackports(readAptSources(), 'bookworm') : null;
+}
+
+/**
+ * Adds the release's backports suite from the machine's own Debian source (same URI and keyring), unless some
+ * entry already has it. Returns an error message, or null when the suite is now configured.
+ */
+export function ensureBackports(codename: string, write: (path: string, text: string) => void = (p, t) => writeFileSync(p, t)): string | null {
+  const plan = planBackports(readAptSources(), codename);
+  if (plan.kind === 'present') return null;
+  if (plan.kind === 'unknown') return `cannot add ${plan.suite}: ${plan.reason}`;
+  write(BACKPORTS_FILE, plan.text);
+  return null;
+}
 
 export function runDoctor(opts: { cwd: string; quiet?: boolean; install?: boolean; log?: (s: string) => void }): ProbeResult {
   const log = opts.log ?? ((s: string) => console.log(s));
@@ -100,19 +127,23 @@ export function runDoctor(opts: { cwd: string; quiet?: boolean; install?: boolea
       log(`rddm doctor: no WebGPU adapter (${probe.error}); installing ${plan.describe} …`);
       for (const cmd of plan.commands) {
         if (cmd[0] === '@backports') {
-          writeFileSync('/etc/apt/sources.list.d/rddm-backports.list', 'deb http://deb.debian.org/debian bookworm-backports main\n');
+          const err = ensureBackports('bookworm');
+          if (err) {
+            log(`rddm doctor: ${err}.\n${manualInstructions()}`);
+            return probe;
+          }
           continue;
         }
         const r = spawnSync(cmd[0], cmd.slice(1), { stdio: opts.quiet ? 'ignore' : 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
         if (r.status !== 0) {
-          log(`rddm doctor: '${cmd.join(' ')}' failed (exit ${r.status}).\n${MANUAL}`);
+          log(`rddm doctor: '${cmd.join(' ')}' failed (exit ${r.status}).\n${manualInstructions()}`);
           return probe;
         }
       }
       probe = probeAdapter(opts.cwd);
     }
     if (!probe.ok) {
-      log(`rddm doctor: ${probe.error ?? 'no adapter'}\n${MANUAL}`);
+      log(`rddm doctor: ${probe.error ?? 'no adapter'}\n${manualInstructions()}`);
       return probe;
     }
   }

@@ -6,7 +6,16 @@ import subgroupDkvKernel from '../../shaders/attention-backward-dkv-subgroup.wgs
 import subgroupLib from '../../shaders/attention-subgroup-lib.wgsl';
 import subgroupBackwardLib from '../../shaders/attention-backward-subgroup-lib.wgsl';
 import { Tensor, empty } from '../tensor/tensor.js';
-import { attentionParams, attentionSource, headView, releaseView, useSubgroupKernels, portableWorkgroupSize } from './attention-views.js';
+import { copyInto } from './copy.js';
+import { attentionParams, attentionSource, headView, outputView, releaseView, useSubgroupKernels, portableWorkgroupSize } from './attention-views.js';
+
+/** Zeros into a (possibly strided) view: the gradient of keys no query attends to. */
+function zeroFill(t: Tensor): void {
+  const z = empty(t.shape);
+  z.device.upload(z.buffer, new Float32Array(z.size), 0, { fresh: true });
+  copyInto(t, z);
+  z.dispose();
+}
 
 /** Subgroup backward kernels with their shared helpers prepended (the lib files hold the common functions). */
 const subgroupDq = `${subgroupLib}\n${subgroupBackwardLib}\n${subgroupDqKernel}`;
@@ -33,20 +42,29 @@ export function attentionBackward(
   g: Tensor,
   scale: number,
   wantKV = true,
+  /** [B, H, L, D] views to write dQ, dK, dV into (e.g. of merged-head tensors) instead of new tensors. */
+  into: { dq?: Tensor; dk?: Tensor; dv?: Tensor } = {},
 ): { dq: Tensor; dk: Tensor | null; dv: Tensor | null } {
   const [B, H, Lq, Dk] = q.shape;
   const [Lk, Dv] = [k.shape[2], v.shape[3]];
-  const dq = empty(q.shape);
-  const dk = wantKV ? empty(k.shape) : null;
-  const dv = wantKV ? empty(v.shape) : null;
+  const dq = into.dq ?? empty(q.shape);
+  const dk = wantKV ? (into.dk ?? empty(k.shape)) : null;
+  const dv = wantKV ? (into.dv ?? empty(v.shape)) : null;
   if (B * H === 0 || Lq === 0) {
-    for (const t of [dk, dv]) t?.device.upload(t.buffer, new Float32Array(t.size));
+    for (const t of [dk, dv]) if (t) zeroFill(t);
     return { dq, dk, dv };
   }
   const dd = empty([B, H, Lq]);
-  const views = [headView(q), headView(k), headView(v), headView(g)];
-  const [qv, kv, vv, gv] = views;
-  const uniform = attentionParams(Lq, Lk, H, views, scale, Dk, Dv);
+  const [qv, kv, vv, gv] = [headView(q), headView(k), headView(v), headView(g)];
+  const uniform = attentionParams(
+    Lq,
+    Lk,
+    H,
+    { q: qv, k: kv, v: vv, g: gv, o: outputView(o), dq: outputView(dq), dk: dk ? outputView(dk) : undefined, dv: dv ? outputView(dv) : undefined },
+    scale,
+    Dk,
+    Dv,
+  );
   const dev = dq.device;
   const flops = 2 * B * H * Lq * Lk;
   const sg = useSubgroupKernels(dev);
@@ -59,7 +77,7 @@ export function attentionBackward(
   dev.dispatch({
     name: 'attention_backward_dq',
     pipeline: pipe('attention_backward_dq', portableDq, subgroupDq),
-    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, o.buffer, lse.buffer, gv.t.buffer, dq.buffer, dd.buffer],
+    buffers: [qv.t.binding, kv.t.binding, vv.t.binding, o.binding, lse.binding, gv.t.binding, dq.binding, dd.binding],
     uniform,
     workgroups: [Math.ceil(Lq / rows), H, B],
     flops: flops * (2 * Dk + Dv),
@@ -69,7 +87,7 @@ export function attentionBackward(
     dev.dispatch({
       name: 'attention_backward_dkv',
       pipeline: pipe('attention_backward_dkv', portableDkv, subgroupDkv),
-      buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, lse.buffer, gv.t.buffer, dd.buffer, dk.buffer, dv.buffer],
+      buffers: [qv.t.binding, kv.t.binding, vv.t.binding, lse.binding, gv.t.binding, dd.binding, dk.binding, dv.binding],
       uniform,
       workgroups: [Math.ceil(Lk / rows), H, B],
       flops: flops * (2 * Dk + 2 * Dv),

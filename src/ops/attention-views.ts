@@ -97,13 +97,36 @@ export function portableWorkgroupSize(dev: GpuDevice): number {
   return dev.adapter.isFallbackAdapter || dev.adapter.architecture === 'software' ? 8 : 64;
 }
 
-/** Params block shared by the attention kernels: sizes, then offset/strides of up to three head views. */
-export function attentionParams(lq: number, lk: number, heads: number, views: HeadView[], scale: number, dk: number, dv: number): Uint32Array {
-  const u = new Uint32Array(4 + 4 * 4 + 4);
+/** The head views a kernel reads or writes, in the order of the params block (absent ones are zeros). */
+export interface AttentionViews {
+  q: HeadView;
+  k: HeadView;
+  v: HeadView;
+  g?: HeadView;
+  o: HeadView;
+  dq?: HeadView;
+  dk?: HeadView;
+  dv?: HeadView;
+}
+const VIEW_ORDER = ['q', 'k', 'v', 'g', 'o', 'dq', 'dk', 'dv'] as const;
+
+/** Params block shared by the attention kernels: sizes, then offset/strides of the eight head views, then scale. */
+export function attentionParams(lq: number, lk: number, heads: number, views: AttentionViews, scale: number, dk: number, dv: number): Uint32Array {
+  const n = VIEW_ORDER.length;
+  const u = new Uint32Array(4 + 4 * n + 4);
   u.set([lq, lk, heads, Math.ceil(dk / 4)]);
-  views.forEach((v, i) => u.set([v.off, v.bs, v.hs, v.rs], 4 + 4 * i));
-  new Float32Array(u.buffer)[4 + 4 * 4] = scale;
-  u[4 + 4 * 4 + 1] = Math.ceil(dv / 4);
+  VIEW_ORDER.forEach((name, i) => {
+    const v = views[name];
+    if (v) u.set([v.off, v.bs, v.hs, v.rs], 4 + 4 * i);
+  });
+  new Float32Array(u.buffer)[4 + 4 * n] = scale;
+  u[4 + 4 * n + 1] = Math.ceil(dv / 4);
   return u;
+}
+
+/** A head view of a [B, H, L, D] output view (dense last axis): where a kernel writes its result. */
+export function outputView(t: Tensor): HeadView {
+  if (t.strides[3] !== 1 && t.shape[3] !== 1) throw new Error(`internal: attention output view ${shapeStr(t.shape)} needs a dense last axis`);
+  return { t, off: t.offset, bs: t.strides[0], hs: t.strides[1], rs: t.strides[2] };
 }
 

@@ -9,7 +9,7 @@ import type { DType } from '../tensor/dtype.js';
 import { softmax } from './softmax.js';
 import { cast } from './cast.js';
 import { withTypes } from './wgsl-types.js';
-import { concat, slice, transpose } from './shape-ops.js';
+import { concat, reshape, slice, transpose } from './shape-ops.js';
 import { attentionBackward } from './attention-backward.js';
 import {
   MAX_HEAD_DIM,
@@ -17,6 +17,7 @@ import {
   attentionShapes,
   attentionSource,
   headView,
+  outputView,
   releaseView,
   useSubgroupKernels,
   portableWorkgroupSize,
@@ -52,10 +53,18 @@ function rowsPerLane(lq: number): number {
  * The fused forward: returns O [B,H,Lq,Dv] (of type `dtype`) and the per-row logsumexp [B,H,Lq] (float32). No
  * autograd. q, k, v may each be float16: loaded as f16, scores and sums in f32.
  */
-export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: number, dtype: DType = attentionResultType(q, k, v)): { out: Tensor; lse: Tensor } {
+export function attentionForwardRaw(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scale: number,
+  dtype: DType = attentionResultType(q, k, v),
+  /** Write O into this [B, H, Lq, Dv] view (e.g. of a merged-head [B, Lq, H·Dv] tensor) instead of a new tensor. */
+  into?: Tensor,
+): { out: Tensor; lse: Tensor } {
   const { B, H, Lq, Lk, Dk, Dv } = attentionShapes('scaledDotProductAttention', q, k, v);
   if (Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) throw new Error(`attentionForwardRaw: head dimensions above ${MAX_HEAD_DIM} are not fused (got ${Dk}, ${Dv})`);
-  const out = empty([B, H, Lq, Dv], dtype);
+  const out = into ?? empty([B, H, Lq, Dv], dtype);
   const lse = empty([B, H, Lq]);
   if (B * H * Lq === 0) return { out, lse };
   const [qv, kv, vv] = [headView(q), headView(k), headView(v)];
@@ -70,8 +79,8 @@ export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, scale: numb
     pipeline: sg
       ? dev.pipeline('attention_forward_subgroup', withTypes(attentionSource(subgroupForward, { DK: Dk, DV: Dv, R }), types))
       : dev.pipeline('attention_forward', withTypes(attentionSource(portableForward, { DK: Dk, DV: Dv, BC: BLOCK_KEYS }), types), { WG }),
-    buffers: [qv.t.buffer, kv.t.buffer, vv.t.buffer, out.buffer, lse.buffer],
-    uniform: attentionParams(Lq, Lk, H, [qv, kv, vv], scale, Dk, Dv),
+    buffers: [qv.t.binding, kv.t.binding, vv.t.binding, out.binding, lse.binding],
+    uniform: attentionParams(Lq, Lk, H, { q: qv, k: kv, v: vv, o: outputView(out) }, scale, Dk, Dv),
     workgroups: [Math.ceil(Lq / rowsPerGroup), H, B],
     flops: 2 * B * H * Lq * Lk * (Dk + Dv),
     bytes: 4 * B * H * (Lq * (Dk + Dv + 1) + Lk * (Dk + Dv)),
@@ -191,3 +200,64 @@ declare module '../tensor/tensor.js' {
 Tensor.prototype.scaledDotProductAttention = function (this: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions) {
   return scaledDotProductAttention(this, k, v, opts);
 };
+
+/**
+ * Multi-head attention on merged-head tensors, as diffusers' Attention computes it between its projections:
+ * q [B, Lq, H·Dk], k [B, Lk, H·Dk], v [B, Lk, H·Dv] → [B, Lq, H·Dv], softmax(scale · q kᵀ) v per head. The kernels
+ * read the heads as strided views and write the output, and in backward dQ, dK and dV, straight into merged-head
+ * layouts, so splitting and merging heads costs no copies in either direction. float16 inputs and heads wider
+ * than MAX_HEAD_DIM take scaledDotProductAttention on split views (with the copies).
+ */
+export function multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, heads: number, opts: AttentionOptions = {}): Tensor {
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    if (t.ndim !== 3) throw new Error(`multiHeadAttention: ${name} must be [batch, length, heads·headDim], got ${shapeStr(t.shape)}`);
+    if (t.shape[2] % heads) throw new Error(`multiHeadAttention: ${name} has ${t.shape[2]} features, not divisible by ${heads} heads (shape ${shapeStr(t.shape)})`);
+  }
+  const [B, Lq] = q.shape;
+  const Dk = q.shape[2] / heads;
+  const Dv = v.shape[2] / heads;
+  // [B, L, H·D] → a [B, H, L, D] view (of a dense copy when t is not dense); every intermediate handle released.
+  const split = (t: Tensor) => {
+    const d = t.contiguous();
+    const r = reshape(d, [t.shape[0], t.shape[1], heads, t.shape[2] / heads]);
+    const out = r.permute([0, 2, 1, 3]);
+    if (r !== d) r.dispose();
+    if (d !== t) d.dispose();
+    return out;
+  };
+  if ([q, k, v].some((t) => t.dtype !== 'float32') || Dk > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM) {
+    const [qh, kh, vh] = [q, k, v].map(split);
+    const o = scaledDotProductAttention(qh, kh, vh, opts);
+    const merged = o.permute([0, 2, 1, 3]).reshape([B, Lq, heads * Dv]);
+    for (const t of [qh, kh, vh, o]) t.dispose();
+    return merged;
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(Dk);
+  const [q4, k4, v4] = noGrad(() => [q, k, v].map(split));
+  attentionShapes('multiHeadAttention', q4, k4, v4);
+  const out = empty([B, Lq, heads * Dv]);
+  const o4 = noGrad(() => split(out));
+  const { lse } = noGrad(() => attentionForwardRaw(q4, k4, v4, scale, 'float32', o4));
+  for (const t of [q4, k4, v4, o4]) t.dispose();
+  const y = record(
+    'multiHeadAttention',
+    out,
+    [q, k, v],
+    (g, [qs, ks, vs, os, ls]) => {
+      const gc = g.contiguous();
+      const wantKV = k.requiresGrad || v.requiresGrad;
+      const dq = empty(q.shape);
+      const dk = wantKV ? empty(k.shape) : null;
+      const dv = wantKV ? empty(v.shape) : null;
+      const views = [qs, ks, vs, os, gc, dq, dk, dv].map((t) => (t ? split(t) : null));
+      const [q4s, k4s, v4s, o4s, g4, dq4, dk4, dv4] = views;
+      attentionBackward(q4s!, k4s!, v4s!, o4s!, ls, g4!, scale, wantKV, { dq: dq4!, dk: dk4 ?? undefined, dv: dv4 ?? undefined });
+      for (const t of views) t?.dispose();
+      if (gc !== g) gc.dispose();
+      return [q.requiresGrad ? dq : (dq.dispose(), null), k.requiresGrad ? dk : (dk?.dispose(), null), v.requiresGrad ? dv : (dv?.dispose(), null)];
+    },
+    [q, k, v, out, lse],
+  );
+  lse.dispose();
+  return y;
+}

@@ -58,7 +58,7 @@ class PrivateQueue implements KernelRecorder {
       const enc = device.createCommandEncoder({ label: 'autotune' });
       const pass = enc.beginComputePass();
       for (const s of this.specs) {
-        const entries: GPUBindGroupEntry[] = s.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+        const entries: GPUBindGroupEntry[] = s.buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } }));
         if (s.uniform) {
           const u = device.createBuffer({ size: Math.ceil(s.uniform.byteLength / 16) * 16, usage: 0x40 /* UNIFORM */ | 0x8 /* COPY_DST */ });
           device.queue.writeBuffer(u, 0, s.uniform.buffer, s.uniform.byteOffset, s.uniform.byteLength);

@@ -33,17 +33,19 @@ export function binary(op: BinaryName, a: Tensor, b: Tensor): Tensor {
     op,
     y,
     [a, b],
-    (g, s) => {
-      const grad = (expr: string, target: Tensor, which: string): Tensor | null => {
+    (g, s, acc) => {
+      const grad = (expr: string, target: Tensor, which: string, into: Tensor | null): Tensor | null => {
         if (!target.requiresGrad) return null;
         if (expr === 'g') return sumToShape(g, target.shape);
         const vars = usedVars(expr, needs);
-        const full = runMap(`${op}_backward_${which}`, ['g', ...vars], expr, [g, ...vars.map((v) => s[needs.indexOf(v)])], shape);
+        // Without broadcasting, added straight into the walk's pending gradient where there is one.
+        const add = into && sameShape(target.shape, shape) ? into : null;
+        const full = runMap(`${op}_backward_${which}`, ['g', ...vars], expr, [g, ...vars.map((v) => s[needs.indexOf(v)])], shape, { out: add ?? undefined, accumulate: Boolean(add) });
         const reduced = sumToShape(full, target.shape);
         if (reduced !== full) full.dispose();
         return reduced;
       };
-      return [grad(bwdA, a, 'a'), grad(bwdB, b, 'b')];
+      return [grad(bwdA, a, 'a', acc?.[0] ?? null), grad(bwdB, b, 'b', acc?.[1] ?? null)];
     },
     saved,
   );

@@ -31,7 +31,7 @@ function run(x: Tensor, taps: Float32Array, axis: 'x' | 'y'): Tensor {
     dev.dispatch({
       name: 'blur1d',
       pipeline: dev.pipeline('blur1d', source, { WG: 256, AXIS: axis === 'x' ? 0 : 1 }),
-      buffers: [src.buffer, k.buffer, out.buffer],
+      buffers: [src.binding, k.binding, out.binding],
       uniform: new Uint32Array([h, w, taps.length, total, src.offset, 0, 0, 0]),
       workgroups: workgroups1d(dev, total, 256),
       flops: 2 * total * taps.length,

@@ -2,7 +2,7 @@ import igemmTemplate from '../../shaders/conv2d-igemm.wgsl';
 import packSource from '../../shaders/conv2d-pack.wgsl';
 import portableTemplate from '../../shaders/conv2d-portable.wgsl';
 import wgradTemplate from '../../shaders/conv2d-wgrad.wgsl';
-import type { GpuDevice } from '../../runtime/index.js';
+import type { BufferBinding, GpuDevice } from '../../runtime/index.js';
 import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
 import { withTypes } from './wgsl-types.js';
@@ -36,7 +36,7 @@ function spliced(name: string, template: string, nr: number): string {
   return s;
 }
 
-function packDispatch(dev: GpuDevice, entry: string, src: GPUBuffer, dst: GPUBuffer, uniform: Uint32Array, total: number, dtype: DType): void {
+function packDispatch(dev: GpuDevice, entry: string, src: BufferBinding, dst: GPUBuffer, uniform: Uint32Array, total: number, dtype: DType): void {
   dev.dispatch({
     name: `conv2d_${entry}`,
     pipeline: dev.pipeline(`conv2d_${entry}`, withTypes(packSource, { ST: dtype }), { WG: PACK_WG }, entry),
@@ -48,7 +48,7 @@ function packDispatch(dev: GpuDevice, entry: string, src: GPUBuffer, dst: GPUBuf
 }
 
 export interface PackInputSpec {
-  src: GPUBuffer;
+  src: BufferBinding;
   srcOff: number;
   /** Source channels (all groups), height, width. */
   C: number;
@@ -94,7 +94,7 @@ export function packInput(dev: GpuDevice, s: PackInputSpec): GPUBuffer {
 }
 
 export interface PackWeightSpec {
-  src: GPUBuffer;
+  src: BufferBinding;
   srcOff: number;
   G: number;
   /** Output and input channels per group of the packed (possibly transposed) kernel. */
@@ -130,7 +130,7 @@ export function packWeight(dev: GpuDevice, s: PackWeightSpec): PackedWeight {
 }
 
 export interface PackGradSpec {
-  src: GPUBuffer;
+  src: BufferBinding;
   srcOff: number;
   Cout: number;
   G: number;
@@ -159,9 +159,9 @@ export function packGrad(dev: GpuDevice, s: PackGradSpec): { buffer: GPUBuffer; 
 export interface IgemmSpec {
   xh: GPUBuffer;
   wp: PackedWeight;
-  bias: GPUBuffer | null;
+  bias: BufferBinding | null;
   biasOff: number;
-  out: GPUBuffer;
+  out: BufferBinding;
   outOff: number;
   /** Output pixels of the chunk (rows × Wo), output width, packed input size. */
   M: number;
@@ -211,7 +211,7 @@ export function runIgemm(dev: GpuDevice, s: IgemmSpec): void {
 }
 
 /** out (n floats) = the sum of `splits` consecutive partial results of n floats each. */
-export function sumPartials(dev: GpuDevice, part: GPUBuffer, out: GPUBuffer, n: number, splits: number): void {
+export function sumPartials(dev: GpuDevice, part: BufferBinding, out: BufferBinding, n: number, splits: number): void {
   dev.dispatch({
     name: 'conv2d_sum_partials',
     pipeline: dev.pipeline('conv2d_sum_partials', spliced('wgrad', wgradTemplate, 1), {}, 'sum_partials'),
@@ -226,7 +226,7 @@ export interface WgradSpec {
   xh: GPUBuffer;
   gt: GPUBuffer;
   CoP: number;
-  out: GPUBuffer;
+  out: BufferBinding;
   outOff: number;
   Hp: number;
   Wp: number;
@@ -282,10 +282,10 @@ let portableSource: string | null = null;
 export function runPortable(
   dev: GpuDevice,
   entry: PortableEntry,
-  a: GPUBuffer,
+  a: BufferBinding,
   aOff: number,
-  b: GPUBuffer,
-  out: GPUBuffer,
+  b: BufferBinding,
+  out: BufferBinding,
   g: ConvGeometry,
   types: { a: DType; b: DType; out: DType } = { a: 'float32', b: 'float32', out: 'float32' },
 ): void {

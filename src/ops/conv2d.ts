@@ -66,7 +66,7 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
   if (y.size === 0) return y;
   if (portable) {
     const xd = denseFrom0(x), wd = denseFrom0(w);
-    runPortable(dev, 'forward', xd.buffer, 0, wd.buffer, y.buffer, g, { a: xd.dtype, b: wd.dtype, out: y.dtype });
+    runPortable(dev, 'forward', xd.binding, 0, wd.binding, y.binding, g, { a: xd.dtype, b: wd.dtype, out: y.dtype });
     if (xd !== x) xd.dispose();
     if (wd !== w) wd.dispose();
     if (!b) return y;
@@ -80,14 +80,14 @@ export function conv2dForwardRaw(x: Tensor, w: Tensor, b: Tensor | null, g: Conv
   const C4 = packedChannels(g.Cin, G);
   const rowsFor = (rc: number) => (rc - 1) * g.sh + (g.KH - 1) * g.dh + 1;
   const chunks = planChunks('conv2d', dev, g.N, g.OH, g.OW, G, (rc) => 4 * G * rowsFor(rc) * Wp * C4);
-  const wp = packWeight(dev, { src: w.buffer, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG, dtype: w.dtype });
+  const wp = packWeight(dev, { src: w.binding, srcOff: w.offset, G, CoutG, CinG, KH: g.KH, KW: g.KW, flip: false, srcCoutG: CoutG, srcCin: CinG, dtype: w.dtype });
   // The kernel reads the bias as f32.
   const bd = b && (!b.isContiguous || b.dtype !== 'float32') ? noGrad(() => (b.dtype === 'float32' ? b.contiguous() : cast(b, 'float32'))) : b;
   for (const c of chunks) {
     const Hp = rowsFor(c.rc);
-    const xh = packInput(dev, { src: x.buffer, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1, dtype: x.dtype });
+    const xh = packInput(dev, { src: x.binding, srcOff: x.offset, C: g.Cin, H: g.H, W: g.W, G, n0: c.n0, nc: c.nc, Hp, Wp, y0: c.r0 * g.sh - g.ph, x0: -g.pw, sy: 1, sx: 1, dtype: x.dtype });
     runIgemm(dev, {
-      xh, wp, bias: bd ? bd.buffer : null, biasOff: bd ? bd.offset : 0, out: y.buffer, outOff: 0,
+      xh, wp, bias: bd ? bd.binding : null, biasOff: bd ? bd.offset : 0, out: y.binding, outOff: 0,
       M: c.rc * g.OW, Wo: g.OW, Hp, Wp, KH: g.KH, KW: g.KW, sy: g.sh, sx: g.sw, dy: g.dh, dx: g.dw,
       G, CoutG, Cout: g.Cout, CinG, plane: g.OH * g.OW, pix0: c.r0 * g.OW, n0: c.n0, nc: c.nc, xDtype: x.dtype, outDtype: dtype,
     });
@@ -125,8 +125,8 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
         b ? [x, w, b] : [x, w],
         (grad, [xs, ws]) => [
           x.requiresGrad ? conv2dInputGrad(grad, ws, g, x.dtype) : null,
-          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype) : null,
-          b?.requiresGrad ? biasGrad(grad, b.dtype) : null,
+          w.requiresGrad ? conv2dWeightGrad(grad, xs, g, w.shape, w.dtype, w) : null,
+          b?.requiresGrad ? biasGrad(grad, b.dtype, b) : null,
         ],
         [xd, wd],
       )

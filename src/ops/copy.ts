@@ -7,6 +7,11 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   runMap('copy', ['x'], 'x', [src], dst.shape, { out: dst });
 }
 
+/** dst += src elementwise (any strides, same shape), in place. No autograd: gradients summed into their storage. */
+export function accumulateInto(dst: Tensor, src: Tensor): void {
+  runMap('accumulate', ['x'], 'x', [src], dst.shape, { out: dst, accumulate: true });
+}
+
 /** A dense row-major copy (or `t` itself if it already is one). */
 export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous) return t;

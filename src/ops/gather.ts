@@ -27,7 +27,7 @@ function run(entry: 'gather' | 'scatter_add', src: Tensor, idx: Tensor, outShape
   dev.dispatch({
     name: entry === 'gather' ? 'index_select' : 'index_select_backward',
     pipeline: dev.pipeline(entry, source, { WG: 256 }, entry),
-    buffers: [src.buffer, idx.buffer, out.buffer],
+    buffers: [src.binding, idx.binding, out.binding],
     uniform: new Uint32Array([dims.outer, dims.d, dims.k, dims.inner, src.offset, total, 0, 0]),
     workgroups: workgroups1d(dev, total, 256),
     bytes: 8 * total,

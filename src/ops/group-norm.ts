@@ -5,6 +5,7 @@ import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { numel, shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
+import { gradOutput } from '../autograd/grad-slot.js';
 
 export interface GroupNormOptions {
   /** Apply SiLU to the normalised output in the same kernel (diffusers' norm → SiLU pairs). */
@@ -12,6 +13,10 @@ export interface GroupNormOptions {
 }
 
 const WG = 64;
+/** The single-launch backward keeps samples × channels-per-group sums in workgroup memory (FUSED_MAX in the shader). */
+const FUSED_BACKWARD_MAX = 256;
+/** ...and is used while one workgroup per group has at most this many elements to walk (a few passes each). */
+const FUSED_BACKWARD_ELEMENTS = 1 << 16;
 /** Elements one workgroup reduces or writes: long rows split into chunks so they spread over workgroups. */
 const CHUNK = 4096;
 
@@ -67,25 +72,39 @@ function groupNormForward(x: Tensor, g: Geometry, weight: Tensor | undefined, bi
   const xd = contiguous(x);
   const dev = xd.device;
   const { chunks, chunk } = chunking(g.M);
-  const part = empty([rows, chunks, 3]);
   const u = new Uint32Array(12);
   u.set([rows, g.M, g.S, g.cpg, g.G, chunks, chunk, xd.offset]);
   new Float32Array(u.buffer)[8] = eps;
   const k = constants(weight, bias, silu);
+  if (chunks === 1) {
+    // Rows of one chunk: both passes in one launch (same arithmetic, same bits).
+    dev.dispatch({
+      name: silu ? 'group_norm_silu' : 'group_norm',
+      pipeline: dev.pipeline('group_norm_fused', forwardSource, k, 'fused'),
+      buffers: [xd.binding, weight?.binding ?? xd.binding, bias?.binding ?? xd.binding, y.binding, mean.binding, rstd.binding],
+      uniform: u,
+      workgroups: [1, rows],
+      flops: (silu ? 9 : 5) * rows * g.M,
+      bytes: 12 * rows * g.M,
+    });
+    if (xd !== x) xd.dispose();
+    return { y, mean, rstd };
+  }
+  const part = empty([rows, chunks, 3]);
   dev.dispatch({
     name: 'group_norm_stats',
     pipeline: dev.pipeline('group_norm_stats', forwardSource, { WG }, 'stats'),
-    buffers: [xd.buffer, part.buffer],
+    buffers: [xd.binding, part.binding],
     uniform: u,
     workgroups: [chunks, rows],
     flops: 3 * rows * g.M,
     bytes: 8 * rows * g.M,
   });
-  const dummy = xd.buffer;
+  const dummy = xd.binding;
   dev.dispatch({
     name: silu ? 'group_norm_silu' : 'group_norm',
     pipeline: dev.pipeline('group_norm_apply', forwardSource, k, 'apply'),
-    buffers: [xd.buffer, part.buffer, weight?.buffer ?? dummy, bias?.buffer ?? dummy, y.buffer, mean.buffer, rstd.buffer],
+    buffers: [xd.binding, part.binding, weight?.binding ?? dummy, bias?.binding ?? dummy, y.binding, mean.binding, rstd.binding],
     uniform: u,
     workgroups: [chunks, rows],
     flops: (silu ? 6 : 2) * rows * g.M,
@@ -107,23 +126,45 @@ function groupNormBackward(
   rstd: Tensor,
   silu: boolean,
   want: readonly [boolean, boolean, boolean],
+  leaves: { weight?: Tensor; bias?: Tensor } = {},
+  accDx: Tensor | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const dev = x.device;
   const xd = contiguous(x);
   const dz = contiguous(dzIn);
   const { chunks, chunk } = chunking(g.S);
   const nc = g.N * g.C;
-  const sums = empty([nc, chunks, 2]);
   const u = new Uint32Array(12);
   u.set([g.N, g.C, g.G, g.cpg, g.S, chunks, chunk, xd.offset, g.M, dz.offset]);
   const k = constants(weight, bias, silu);
-  const dummy = xd.buffer;
-  const wb = weight?.buffer ?? dummy;
-  const bb = bias?.buffer ?? dummy;
+  const dummy = xd.binding;
+  const wb = weight?.binding ?? dummy;
+  const bb = bias?.binding ?? dummy;
+  if (chunks === 1 && chunking(g.M).chunks === 1 && g.N * g.cpg <= FUSED_BACKWARD_MAX && g.N <= WG && g.N * g.M <= FUSED_BACKWARD_ELEMENTS) {
+    // Small inputs: one workgroup per group does the four passes for every sample, in one launch (same bits).
+    // The parameter gradients go to their gradient slots where an optimizer keeps them flat (gradOutput).
+    const dx = want[0] ? (accDx ?? empty(x.shape)) : empty([1]);
+    const dw = want[1] && leaves.weight ? gradOutput(leaves.weight, [g.C]) : empty([g.C]);
+    const db = want[2] && leaves.bias ? gradOutput(leaves.bias, [g.C]) : empty([g.C]);
+    dev.dispatch({
+      name: 'group_norm_backward',
+      pipeline: dev.pipeline('group_norm_backward_fused', backwardSource, { ...k, ACC: want[0] && accDx ? 1 : 0 }, 'fused'),
+      buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, dx.binding, dw.binding, db.binding],
+      uniform: u,
+      workgroups: [g.G],
+      flops: (silu ? 26 : 12) * nc * g.S,
+      bytes: 20 * nc * g.S,
+    });
+    if (xd !== x) xd.dispose();
+    if (dz !== dzIn) dz.dispose();
+    const keep = (t: Tensor, wanted: boolean) => (wanted ? t : (t.dispose(), null));
+    return [keep(dx, want[0]), keep(dw, want[1]), keep(db, want[2])];
+  }
+  const sums = empty([nc, chunks, 2]);
   dev.dispatch({
     name: 'group_norm_backward_reduce',
     pipeline: dev.pipeline('group_norm_backward_reduce', backwardSource, k, 'reduce'),
-    buffers: [xd.buffer, dz.buffer, wb, bb, mean.buffer, rstd.buffer, sums.buffer],
+    buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, sums.binding],
     uniform: u,
     workgroups: grid(dev, chunks, nc),
     flops: (silu ? 12 : 5) * nc * g.S,
@@ -138,7 +179,7 @@ function groupNormBackward(
     dev.dispatch({
       name: 'group_norm_backward_coef',
       pipeline: dev.pipeline('group_norm_backward_coef', backwardSource, k, 'coef'),
-      buffers: [sums.buffer, wb, coef.buffer],
+      buffers: [sums.binding, wb, coef.binding],
       uniform: u,
       workgroups: [Math.ceil(rows / WG)],
     });
@@ -150,7 +191,7 @@ function groupNormBackward(
     dev.dispatch({
       name: 'group_norm_backward_dx',
       pipeline: dev.pipeline('group_norm_backward_dx', backwardSource, k, 'dx'),
-      buffers: [xd.buffer, dz.buffer, wb, bb, mean.buffer, rstd.buffer, coef.buffer, dx.buffer],
+      buffers: [xd.binding, dz.binding, wb, bb, mean.binding, rstd.binding, coef.binding, dx.binding],
       uniform: ud,
       workgroups: [fwd.chunks, rows],
       flops: (silu ? 14 : 7) * rows * g.M,
@@ -159,12 +200,13 @@ function groupNormBackward(
     coef.dispose();
   }
   if (want[1] || want[2]) {
-    dw = empty([g.C]);
-    db = empty([g.C]);
+    // Into the parameters' gradient slots where an optimizer keeps them flat (gradOutput).
+    dw = want[1] && leaves.weight ? gradOutput(leaves.weight, [g.C]) : empty([g.C]);
+    db = want[2] && leaves.bias ? gradOutput(leaves.bias, [g.C]) : empty([g.C]);
     dev.dispatch({
       name: 'group_norm_backward_params',
       pipeline: dev.pipeline('group_norm_backward_params', backwardSource, k, 'params'),
-      buffers: [sums.buffer, dw.buffer, db.buffer],
+      buffers: [sums.binding, dw.binding, db.binding],
       uniform: u,
       workgroups: [Math.ceil(g.C / WG)],
     });
@@ -197,10 +239,10 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Ten
     silu ? 'groupNormSilu' : 'groupNorm',
     y,
     [x, weight ?? null, bias ?? null],
-    (dz, [xs, ms, rs, ...rest]) => {
+    (dz, [xs, ms, rs, ...rest], acc) => {
       const ws = weight ? rest[0] : undefined;
       const bs = bias ? rest[weight ? 1 : 0] : undefined;
-      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)]);
+      return groupNormBackward(xs, dz, g, ws, bs, ms, rs, silu, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], { weight, bias }, acc?.[0] ?? null);
     },
     saved,
   );

@@ -9,6 +9,7 @@ export * from './shape-ops.js';
 export * from './reduce.js';
 export * from './softmax.js';
 export * from './matmul.js';
+export * from './linear.js';
 export * from './gather.js';
 export * from './random.js';
 export * from './autotune.js';

@@ -3,13 +3,14 @@ import { noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty } from '../tensor/tensor.js';
 import { numel, sameShape, shapeStr } from '../tensor/shape.js';
 import { contiguous } from './copy.js';
-import { reshape, slice } from './shape-ops.js';
-import { sum } from './reduce.js';
+import { sumInto } from './reduce.js';
+import { gradOutput } from '../autograd/grad-slot.js';
 import { isCpuAdapter } from './adapter-kind.js';
 
 const WG = 64;
 /** Rows one invocation of the parameter-gradient kernel sums before writing a partial. */
 const ROW_BLOCK = 64;
+const SINGLE_PASS_ROWS = 2048;
 
 function rowGrid(dev: Tensor['device'], rows: number): [number, number] {
   const max = dev.limits.maxComputeWorkgroupsPerDimension;
@@ -54,22 +55,38 @@ function constants(weight?: Tensor, bias?: Tensor): Record<string, number> {
 }
 
 /** Gradients of x, weight and bias from the saved mean and rstd (null where not wanted). */
-function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weight: Tensor | undefined, mean: Tensor, rstd: Tensor, want: readonly boolean[], paramShape: readonly number[]) {
+function layerNormBackward(
+  x: Tensor,
+  gIn: Tensor,
+  rows: number,
+  M: number,
+  weight: Tensor | undefined,
+  mean: Tensor,
+  rstd: Tensor,
+  want: readonly boolean[],
+  paramShape: readonly number[],
+  leaves: { weight?: Tensor; bias?: Tensor } = {},
+  accDx: Tensor | null = null,
+) {
   const dev = x.device;
   const xd = contiguous(x);
   const g = contiguous(gIn);
-  const blocks = Math.ceil(rows / ROW_BLOCK);
-  const u = new Uint32Array([rows, M, xd.offset, g.offset, 0, ROW_BLOCK, 0, 0]);
+  // Up to SINGLE_PASS_ROWS rows the parameter gradients take one pass over all rows, written straight to their
+  // destinations; longer inputs are split into row blocks for parallelism and their partial sums reduced after.
+  const block = rows <= SINGLE_PASS_ROWS ? Math.max(rows, 1) : ROW_BLOCK;
+  const blocks = Math.ceil(rows / block);
+  const u = new Uint32Array([rows, M, xd.offset, g.offset, 0, block, 0, 0]);
   const k = constants(weight);
-  const wb = weight?.buffer ?? xd.buffer;
+  const wb = weight?.binding ?? xd.binding;
   let dx: Tensor | null = null;
   if (want[0]) {
-    dx = empty(x.shape);
+    // Added into the input's pending gradient where the walk has one (the kernel's ACC).
+    dx = accDx ?? empty(x.shape);
     const kern = rowKernel(dev, rows, M, 'backward');
     dev.dispatch({
       name: 'layer_norm_backward',
-      pipeline: dev.pipeline('layer_norm_backward', source, k, kern.entry),
-      buffers: [xd.buffer, wb, g.buffer, mean.buffer, rstd.buffer, dx.buffer],
+      pipeline: dev.pipeline('layer_norm_backward', source, { ...k, ACC: accDx ? 1 : 0 }, kern.entry),
+      buffers: [xd.binding, wb, g.binding, mean.binding, rstd.binding, dx.binding],
       uniform: u,
       workgroups: kern.workgroups,
       flops: 10 * rows * M,
@@ -79,31 +96,35 @@ function layerNormBackward(x: Tensor, gIn: Tensor, rows: number, M: number, weig
   let dw: Tensor | null = null;
   let db: Tensor | null = null;
   if (want[1] || want[2]) {
-    const part = empty([blocks, 2, M]);
     if (blocks > dev.limits.maxComputeWorkgroupsPerDimension) throw new Error(`layerNorm backward: ${rows} rows are too many for one dispatch`);
+    // The gradients go to the parameters' gradient slots where an optimizer keeps them flat (gradOutput).
+    const dest = (leaf: Tensor | undefined) => (leaf ? gradOutput(leaf, paramShape) : empty(paramShape));
+    dw = dest(want[1] ? leaves.weight : undefined);
+    db = dest(want[2] ? leaves.bias : undefined);
+    const [pw, pb] = blocks === 1 ? [dw, db] : [empty([blocks, M]), empty([blocks, M])];
     dev.dispatch({
       name: 'layer_norm_backward_params',
       pipeline: dev.pipeline('layer_norm_backward_params', source, k, 'params'),
-      buffers: [xd.buffer, g.buffer, mean.buffer, rstd.buffer, part.buffer],
+      buffers: [xd.binding, g.binding, mean.binding, rstd.binding, pw.binding, pb.binding],
       uniform: u,
       workgroups: [Math.ceil(M / WG), blocks],
       flops: 4 * rows * M,
       bytes: 8 * rows * M,
     });
-    const total = blocks > 1 ? sum(part, 0) : reshape(part, [2, M]);
-    const pick = (i: number): Tensor => {
-      const s = slice(total, 0, i, i + 1);
-      const r = reshape(s, paramShape);
-      const dense = contiguous(r);
-      if (r !== dense) r.dispose();
-      if (s !== r) s.dispose();
-      // reshape of a contiguous slice is a view of `total`'s storage: fine to hand out as the gradient.
-      return dense;
-    };
-    if (want[1]) dw = pick(0);
-    if (want[2]) db = pick(1);
-    total.dispose();
-    part.dispose();
+    if (blocks > 1) {
+      sumInto(pw, [0], dw);
+      sumInto(pb, [0], db);
+      pw.dispose();
+      pb.dispose();
+    }
+    if (!want[1]) {
+      dw.dispose();
+      dw = null;
+    }
+    if (!want[2]) {
+      db.dispose();
+      db = null;
+    }
   }
   if (xd !== x) xd.dispose();
   if (g !== gIn) g.dispose();
@@ -130,7 +151,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     dev.dispatch({
       name: 'layer_norm',
       pipeline: dev.pipeline('layer_norm', source, constants(weight, bias), kern.entry),
-      buffers: [xd.buffer, weight?.buffer ?? xd.buffer, bias?.buffer ?? xd.buffer, out.buffer, mean.buffer, rstd.buffer],
+      buffers: [xd.binding, weight?.binding ?? xd.binding, bias?.binding ?? xd.binding, out.binding, mean.binding, rstd.binding],
       uniform: u,
       workgroups: kern.workgroups,
       flops: 7 * rows * M,
@@ -143,7 +164,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     'layerNorm',
     y,
     [x, weight ?? null, bias ?? null],
-    (g, [xs, ms, rs, ws]) => layerNormBackward(xs, g, rows, M, weight ? ws : undefined, ms, rs, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], normalizedShape),
+    (g, [xs, ms, rs, ws], acc) =>
+      layerNormBackward(xs, g, rows, M, weight ? ws : undefined, ms, rs, [x.requiresGrad, Boolean(weight?.requiresGrad), Boolean(bias?.requiresGrad)], normalizedShape, { weight, bias }, acc?.[0] ?? null),
     [x, mean, rstd, ...(weight ? [weight] : [])],
   );
   mean.dispose();

@@ -14,8 +14,8 @@ const sources = new Map<string, string>();
  * the load/store helpers the template calls. float16 inputs are widened as they are loaded and a float16 output is
  * rounded once as it is stored: `expr` always computes in f32.
  */
-function mapSource(vars: readonly string[], expr: string, inTypes: readonly DType[], outType: DType, vec4: readonly boolean[]): string {
-  const key = `${vars.join(',')}|${inTypes.join(',')}|${outType}|${vec4.map(Number).join('')}|${expr}`;
+function mapSource(vars: readonly string[], expr: string, inTypes: readonly DType[], outType: DType, vec4: readonly boolean[], accumulate: boolean): string {
+  const key = `${vars.join(',')}|${inTypes.join(',')}|${outType}|${vec4.map(Number).join('')}|${accumulate ? 'acc' : ''}|${expr}`;
   let src = sources.get(key);
   if (!src) {
     const n = vars.length;
@@ -33,6 +33,8 @@ function mapSource(vars: readonly string[], expr: string, inTypes: readonly DTyp
     const cols = [0, 1, 2, 3].map((k) => (k < n ? `ld4_${k}(idx[${k}], s[${k}])` : 'vec4<f32>()'));
     const vals = [0, 1, 2, 3].map((k) => (k < n ? ld(k, `idx[${k}]`) : '0.0'));
     const outVec = vec4[n];
+    // Accumulating maps add into what the output holds (out += expr): gradients summed in place.
+    const plus = (old: string) => (accumulate ? `${old} + ` : '');
     const code = [
       `const NIN: u32 = ${n}u;`,
       ...vars.map((_, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${elem(inTypes[k], vec4[k])}>;`),
@@ -46,10 +48,13 @@ function mapSource(vars: readonly string[], expr: string, inTypes: readonly DTyp
       `fn load1(idx: array<u32, 5>) -> vec4<f32> { return vec4<f32>(${vals.join(', ')}); }`,
       ...load4,
       `fn load4(idx: array<u32, 5>, s: array<u32, 5>) -> mat4x4<f32> { return mat4x4<f32>(${cols.join(', ')}); }`,
-      outVec ? `fn store1(o: u32, v: f32) { out[o / 4u][o % 4u] = ${ot}(v); }` : `fn store1(o: u32, v: f32) { out[o] = ${ot}(v); }`,
       outVec
-        ? `fn store4(o: u32, s: u32, v: vec4<f32>) { out[o / 4u] = vec4<${ot}>(v); }`
-        : `fn store4(o: u32, s: u32, v: vec4<f32>) {\n  out[o] = ${ot}(v.x);\n  out[o + s] = ${ot}(v.y);\n  out[o + 2u * s] = ${ot}(v.z);\n  out[o + 3u * s] = ${ot}(v.w);\n}`,
+        ? `fn store1(o: u32, v: f32) { out[o / 4u][o % 4u] = ${ot}(${plus('f32(out[o / 4u][o % 4u])')}v); }`
+        : `fn store1(o: u32, v: f32) { out[o] = ${ot}(${plus('f32(out[o])')}v); }`,
+      outVec
+        ? `fn store4(o: u32, s: u32, v: vec4<f32>) { out[o / 4u] = vec4<${ot}>(${plus('vec4<f32>(out[o / 4u])')}v); }`
+        : `fn store4(o: u32, s: u32, v: vec4<f32>) {\n  out[o] = ${ot}(${plus('f32(out[o])')}v.x);\n  out[o + s] = ${ot}(${plus('f32(out[o + s])')}v.y);\n` +
+          `  out[o + 2u * s] = ${ot}(${plus('f32(out[o + 2u * s])')}v.z);\n  out[o + 3u * s] = ${ot}(${plus('f32(out[o + 3u * s])')}v.w);\n}`,
     ].join('\n');
     src = (half ? 'enable f16;\n' : '') + template.replace('//@BINDINGS', code).replace('NIN_PLUS_1', String(n + 1));
     sources.set(key, src);
@@ -197,6 +202,8 @@ export interface MapOptions {
   scalars?: readonly number[];
   /** Write into this view (shape = outShape) instead of a new tensor. */
   out?: Tensor;
+  /** With `out`: add the result to what `out` holds (out += expr) instead of overwriting it. */
+  accumulate?: boolean;
   /** Element type of a new output (default: float16 when every input is float16, else float32). */
   dtype?: DType;
 }
@@ -224,12 +231,13 @@ export function runMap(name: string, vars: readonly string[], expr: string, inpu
   const plan = planMap(outShape, out, inputs);
   const f32 = new Float32Array(plan.params.buffer);
   (opts.scalars ?? []).forEach((s, i) => (f32[56 + i] = s));
-  const source = mapSource(vars, expr, inputs.map((t) => t.dtype), out.dtype, plan.vec4);
+  if (opts.accumulate && !opts.out) throw new Error(`internal: ${name} accumulates but has no out view`);
+  const source = mapSource(vars, expr, inputs.map((t) => t.dtype), out.dtype, plan.vec4, opts.accumulate ?? false);
   const pipeline = dev.pipeline(name, source, { MODE: MODE[plan.mode], WIDTH: plan.width, RANK: Math.max(plan.rank, 1), WG: 256 });
   dev.dispatch({
     name,
     pipeline,
-    buffers: [...inputs.map((t) => t.buffer), out.buffer],
+    buffers: [...inputs.map((t) => t.binding), out.binding],
     uniform: plan.params,
     workgroups: workgroups1d(dev, n / plan.width, 256),
     bytes: n * [...inputs, out].reduce((b, t) => b + bytesPerElement(t.dtype), 0),

@@ -2,10 +2,11 @@ import generalTemplate from '../../shaders/matmul.wgsl';
 import packSource from '../../shaders/matmul-pack.wgsl';
 import subgroupTemplate from '../../shaders/matmul-subgroup.wgsl';
 import tiledSource from '../../shaders/matmul-tiled.wgsl';
-import type { DispatchSpec, GpuDevice } from '../../runtime/index.js';
+import type { BufferBinding, DispatchSpec, GpuDevice } from '../../runtime/index.js';
 import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { workgroups1d } from './dispatch.js';
 import { withTypes } from './wgsl-types.js';
+import { withFlags } from './wgsl-flags.js';
 
 /**
  * The matmul kernels on raw buffers, below tensors: src/ops/matmul.ts maps tensor views onto them and
@@ -93,7 +94,7 @@ export function unsupportedReason(dev: GpuDevice, c: MatmulConfig): string | nul
  * every batch). A is [batch, M, K]; B is passed transposed, as [batch, N, K] (B's view with its strides swapped).
  */
 export interface MatOperand {
-  buffer: GPUBuffer;
+  buffer: BufferBinding;
   off: number;
   bs: number;
   rs: number;
@@ -151,8 +152,32 @@ function checkGrid(dev: GpuDevice, dims: MatDims, grid: readonly number[]): void
 }
 
 /**
- * C (dense [batch, M, N] in `out`, of type `outDtype`) = A · B with the kernel `cfg`. Temporary buffers go back to
- * the pool.
+ * What the kernels add as they store C (flags of the templates; offsets in elements of each binding):
+ * `bias` (f32, per column), `res` (a residual laid out like C, of C's type), `accumulate` (C += A·B), and `rowsum`
+ * (Σ_k A[row, k] per batch and row, f32, accumulated too with `accumulate`).
+ */
+export interface MatEpilogue {
+  bias?: { buffer: BufferBinding; off: number };
+  res?: { buffer: BufferBinding; off: number };
+  accumulate?: boolean;
+  rowsum?: { buffer: BufferBinding; off: number };
+}
+
+function epilogueFlags(e: MatEpilogue): Record<string, boolean> {
+  return { BIAS: Boolean(e.bias), RES: Boolean(e.res), ACC: Boolean(e.accumulate), ROWSUM: Boolean(e.rowsum) };
+}
+function epilogueBuffers(e: MatEpilogue): BufferBinding[] {
+  return [e.bias?.buffer, e.res?.buffer, e.rowsum?.buffer].filter((b): b is BufferBinding => b !== undefined);
+}
+
+/** True when `x` ([rows, K] by its strides) can be read along `rows` as vec4s in place (the A_T / B_N layouts). */
+function rowsContiguous(x: MatOperand): boolean {
+  return x.rs === 1 && x.cs % 4 === 0 && x.off % 4 === 0 && x.bs % 4 === 0;
+}
+
+/**
+ * C (dense [batch, M, N] in `out` from element `outOff`, of type `outDtype`) = A · B with the kernel `cfg`, plus
+ * the epilogue. Temporary buffers go back to the pool.
  */
 export function runMatmul(
   dev: GpuDevice,
@@ -160,9 +185,11 @@ export function runMatmul(
   config: MatmulConfig,
   A: MatOperand,
   Bt: MatOperand,
-  out: GPUBuffer,
+  out: BufferBinding,
   dims: MatDims,
   outDtype: DType = 'float32',
+  epilogue: MatEpilogue = {},
+  outOff = 0,
 ): void {
   const { batch, M, N, K } = dims;
   // K = 0 gives zeros; the packed kernels would need zero-sized buffers for it.
@@ -171,15 +198,19 @@ export function runMatmul(
   const [ta, tb] = [A.dtype ?? 'float32', Bt.dtype ?? 'float32'];
   const types = { AT: ta, BT: tb, CT: outDtype };
   const bytes = batch * (M * K * bytesPerElement(ta) + K * N * bytesPerElement(tb) + M * N * bytesPerElement(outDtype));
+  const flags = epilogueFlags(epilogue);
+  const tail = [outOff, epilogue.res?.off ?? 0, epilogue.bias?.off ?? 0, epilogue.rowsum?.off ?? 0];
+  const extra = epilogueBuffers(epilogue);
   if (cfg.kernel === 'general') {
     const grid = [Math.ceil(N / (cfg.WX * cfg.TN)), Math.ceil(M / (cfg.WY * cfg.TM)), batch];
     checkGrid(dev, dims, grid);
+    const source = withFlags(spliced(generalSources, generalTemplate, { TM: cfg.TM, TN: cfg.TN }), flags);
     rec.dispatch({
       name: 'matmul',
-      pipeline: dev.pipeline('matmul', withTypes(spliced(generalSources, generalTemplate, { TM: cfg.TM, TN: cfg.TN }), types), { WX: cfg.WX, WY: cfg.WY }),
-      buffers: [A.buffer, Bt.buffer, out],
+      pipeline: dev.pipeline('matmul', withTypes(source, types), { WX: cfg.WX, WY: cfg.WY }),
+      buffers: [A.buffer, Bt.buffer, out, ...extra],
       // The general kernel takes B as [K, N]: its row stride is Bᵀ's column stride.
-      uniform: new Uint32Array([M, N, K, 0, A.off, A.bs, A.rs, A.cs, Bt.off, Bt.bs, Bt.cs, Bt.rs]),
+      uniform: new Uint32Array([M, N, K, 0, A.off, A.bs, A.rs, A.cs, Bt.off, Bt.bs, Bt.cs, Bt.rs, ...tail]),
       workgroups: grid as [number, number, number],
       flops,
       bytes,
@@ -192,20 +223,28 @@ export function runMatmul(
   // Two f16 operands on the subgroup kernel: loads of 8 halves (see halfPacked).
   const packedHalf = cfg.kernel === 'subgroup' && ta === 'float16' && tb === 'float16';
   const group = packedHalf ? 8 : 4;
-  const a = packRowsK(dev, rec, A, M, K, batch, group);
-  const b = packRowsK(dev, rec, Bt, N, K, batch, group);
+  // The subgroup kernel reads a transposed operand in place (A_T, B_N) instead of packing it along K, unless the
+  // operand is already K-contiguous (then it is used in place as packed rows) or both are f16 (half-packed loads).
+  const inPlace = (x: MatOperand) => x.cs === 1 && K % group === 0 && x.off % group === 0 && x.rs % group === 0 && x.bs % group === 0;
+  const aT = cfg.kernel === 'subgroup' && !packedHalf && !inPlace(A) && rowsContiguous(A);
+  const bN = cfg.kernel === 'subgroup' && !packedHalf && !inPlace(Bt) && rowsContiguous(Bt);
+  const a = aT ? { buffer: A.buffer, off: A.off / 4, bs: A.bs / 4, rs: A.cs / 4, temp: null } : packRowsK(dev, rec, A, M, K, batch, group);
+  const b = bN ? { buffer: Bt.buffer, off: Bt.off / 4, bs: Bt.bs / 4, rs: Bt.cs / 4, temp: null } : packRowsK(dev, rec, Bt, N, K, batch, group);
+  const sgFlags = { ...flags, A_T: aT, B_N: bN };
   const pipeline =
     cfg.kernel === 'subgroup'
       ? dev.pipeline(
           'matmul-subgroup',
-          packedHalf ? halfPacked(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 2 }), outDtype) : withTypes(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 1 }), types),
+          packedHalf
+            ? halfPacked(withFlags(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 2 }), sgFlags), outDtype)
+            : withTypes(withFlags(spliced(subgroupSources, subgroupTemplate, { NR: cfg.NR, KSUB: 1 }), sgFlags), types),
         )
-      : dev.pipeline('matmul-tiled', withTypes(tiledSource, types), { TS: cfg.TS });
+      : dev.pipeline('matmul-tiled', withTypes(withFlags(tiledSource, flags), types), { TS: cfg.TS });
   rec.dispatch({
     name: `matmul-${cfg.kernel}`,
     pipeline,
-    buffers: [a.buffer, b.buffer, out],
-    uniform: new Uint32Array([M, N, Math.ceil(K / group), 0, a.off, a.bs, a.rs, 0, b.off, b.bs, b.rs, 0]),
+    buffers: [a.buffer, b.buffer, out, ...extra],
+    uniform: new Uint32Array([M, N, Math.ceil(K / group), K, a.off, a.bs, a.rs, 0, b.off, b.bs, b.rs, 0, ...tail]),
     workgroups: grid as [number, number, number],
     flops,
     bytes,
@@ -219,7 +258,7 @@ export function runMatmul(
  * buffer to release after use.
  */
 interface PackedOperand {
-  buffer: GPUBuffer;
+  buffer: BufferBinding;
   off: number;
   bs: number;
   rs: number;

@@ -55,21 +55,36 @@ export function matmulResultType(a: Tensor, b: Tensor): DType {
   return a.dtype === 'float16' && b.dtype === 'float16' ? 'float16' : 'float32';
 }
 
+/** What `matmulInto` adds as it stores C (see MatEpilogue in src/ops/matmul-kernels.ts). */
+export interface MatmulEpilogue {
+  /** f32 [N], added to every row. */
+  bias?: Tensor;
+  /** Dense, of C's shape and type, added to C. */
+  residual?: Tensor;
+  /** Add A·B to what `out` holds instead of overwriting it. */
+  accumulate?: boolean;
+  /** f32 [batch·M]: receives Σ_k A[row, k] (accumulated with `accumulate`). */
+  rowsum?: Tensor;
+}
+
 /**
- * C = A · B on [batch, M, K] x [batch, K, N] views (any strides) into a new dense [batch, M, N]. No autograd.
- * `config` forces a kernel (tests, benchmarks, the autotuner); by default small products take the general kernel
- * and the rest the kernel tuned for this adapter. Operands may be float16 (loaded as such, summed in f32);
- * `dtype` is the output's type.
+ * out (dense [batch, M, N]) = A · B (+ the epilogue) on [batch, M, K] x [batch, K, N] views with any strides. No
+ * autograd. `config` forces a kernel (tests, benchmarks, the autotuner); by default small products take the general
+ * kernel and the rest the kernel tuned for this adapter. Operands may be float16 (loaded as such, summed in f32).
  */
-export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], config?: MatmulConfig, dtype: DType = matmulResultType(a, b)): Tensor {
+export function matmulInto(a: Tensor, b: Tensor, batchShape: readonly number[], out: Tensor, epilogue: MatmulEpilogue = {}, config?: MatmulConfig): void {
   const r = batchShape.length;
   const [M, K] = [a.shape[r], a.shape[r + 1]];
   const N = b.shape[r + 1];
   if (b.shape[r] !== K) throw new Error(`matmul: inner dimensions differ: ${shapeStr(a.shape)} · ${shapeStr(b.shape)} (${K} vs ${b.shape[r]})`);
   for (const t of [a, b]) if (t.dtype === 'int32') throw new Error(`matmul: operands must be float32 or float16, got int32 (shape ${shapeStr(t.shape)})`);
   const batch = numel(batchShape);
-  const out = empty([...batchShape, M, N], dtype);
-  if (M === 0 || N === 0 || batch === 0) return out;
+  if (!out.isContiguous || out.size !== batch * M * N) throw new Error(`internal: matmul output ${shapeStr(out.shape)} is not a dense [${batchShape}, ${M}, ${N}]`);
+  const { bias, residual, rowsum } = epilogue;
+  if (bias && (bias.dtype !== 'float32' || bias.size !== N || !bias.isContiguous)) throw new Error(`internal: matmul bias must be a dense float32 [${N}]`);
+  if (residual && (!residual.isContiguous || residual.size !== out.size || residual.dtype !== out.dtype)) throw new Error('internal: matmul residual must be dense, of the output shape and type');
+  if (rowsum && (rowsum.dtype !== 'float32' || rowsum.size !== batch * M || !rowsum.isContiguous)) throw new Error(`internal: matmul rowsum must be a dense float32 [${batch * M}]`);
+  if (M === 0 || N === 0 || batch === 0) return;
   // Batch dims that one stride cannot walk (a broadcast over some of them only) are materialised.
   let abs = batchStride(a, r);
   const A = abs === null ? contiguousCopy(a) : a;
@@ -77,13 +92,29 @@ export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], c
   let bbs = batchStride(b, r);
   const B = bbs === null ? contiguousCopy(b) : b;
   bbs ??= K * N;
-  const opA: MatOperand = { buffer: A.buffer, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1], dtype: A.dtype };
+  const opA: MatOperand = { buffer: A.binding, off: A.offset, bs: abs, rs: A.strides[r], cs: A.strides[r + 1], dtype: A.dtype };
   // B goes in transposed, as [batch, N, K]: the same view with its last two strides swapped.
-  const opB: MatOperand = { buffer: B.buffer, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r], dtype: B.dtype };
+  const opB: MatOperand = { buffer: B.binding, off: B.offset, bs: bbs, rs: B.strides[r + 1], cs: B.strides[r], dtype: B.dtype };
   const dev = out.device;
-  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.buffer, { batch, M, N, K }, dtype);
+  runMatmul(dev, engineRecorder(dev), config ?? chooseConfig(out, M, N, K), opA, opB, out.binding, { batch, M, N, K }, out.dtype, {
+    bias: bias && { buffer: bias.binding, off: bias.offset },
+    res: residual && { buffer: residual.binding, off: residual.offset },
+    accumulate: epilogue.accumulate,
+    rowsum: rowsum && { buffer: rowsum.binding, off: rowsum.offset },
+  }, out.offset);
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
+}
+
+/**
+ * C = A · B on [batch, M, K] x [batch, K, N] views (any strides) into a new dense [batch, M, N] of type `dtype`. No
+ * autograd (see matmulInto).
+ */
+export function matmulRaw(a: Tensor, b: Tensor, batchShape: readonly number[], config?: MatmulConfig, dtype: DType = matmulResultType(a, b)): Tensor {
+  const r = batchShape.length;
+  if (b.shape[r] !== a.shape[r + 1]) throw new Error(`matmul: inner dimensions differ: ${shapeStr(a.shape)} · ${shapeStr(b.shape)} (${a.shape[r + 1]} vs ${b.shape[r]})`);
+  const out = empty([...batchShape, a.shape[r], b.shape[r + 1]], dtype);
+  matmulInto(a, b, batchShape, out, {}, config);
   return out;
 }
 

@@ -52,7 +52,7 @@ function draw(dist: 0 | 1, shape: Shape, scale: number, shift: number, opts: Ran
     dev.dispatch({
       name: dist ? 'randn' : 'rand',
       pipeline: dev.pipeline('philox', source, { WG: 64, DIST: dist }),
-      buffers: [t.buffer],
+      buffers: [t.binding],
       uniform: u,
       workgroups: workgroups1d(dev, Math.ceil(n / 4), 64),
       bytes: 4 * n,

@@ -6,6 +6,7 @@ import { contiguous } from './copy.js';
 import { cast } from './cast.js';
 import { workgroups1d } from './dispatch.js';
 import { permute, reshape, expand } from './shape-ops.js';
+import { coalesceDims } from './map-kernel.js';
 
 type ReduceOp = 'sum' | 'max' | 'min';
 const OP_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
@@ -13,19 +14,50 @@ const WG = 64;
 /** Elements one workgroup should cover before a row is split into chunks. */
 const CHUNK_TARGET = 4096;
 
-/** Reduces a dense [rows, inner] tensor to [rows] with as many passes as long rows need. */
 /** Rows this short get one invocation each instead of a workgroup each. */
 const SHORT_ROW = 64;
 
-function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tensor {
+/** Up to four dimensions, outermost first, as the kernel's walk reads them. */
+interface Dims {
+  shape: number[];
+  strides: number[];
+}
+
+/** `shape`/`strides` coalesced (size-1 dimensions dropped, contiguous runs merged); null past four dimensions. */
+function walkDims(shape: readonly number[], strides: readonly number[]): Dims | null {
+  const c = coalesceDims(shape, [strides]);
+  if (c.shape.length > 4) return null;
+  return c.shape.length ? { shape: c.shape, strides: c.strides[0] } : { shape: [1], strides: [0] };
+}
+
+function reduceUniform(rows: number, inner: number, chunks: number, offset: number, kept: Dims, red: Dims): Uint32Array {
+  const u = new Uint32Array(20);
+  u.set([rows, inner, chunks, offset]);
+  // Right-aligned: dimension d of k dims sits at 4 - k + d.
+  const put = (at: number, v: number[]) => u.set(v, at + 4 - v.length);
+  u.fill(1, 4, 8);
+  put(4, kept.shape);
+  put(8, kept.strides);
+  u.fill(1, 12, 16);
+  put(12, red.shape);
+  put(16, red.strides);
+  return u;
+}
+
+/**
+ * Reduces rows × inner elements of `x`, read through the strides of `kept` (the row index) and `red` (the element
+ * index) from `offset`, to a dense [rows], with as many passes as long rows need.
+ */
+function reduceRows(op: ReduceOp, x: Tensor, offset: number, kept: Dims, red: Dims, rows: number, inner: number, into?: Tensor): Tensor {
   const dev = x.device;
+  const constants = (k: Dims, r: Dims) => ({ WG, OP: OP_CODE[op], KR: k.shape.length, RR: r.shape.length });
   if (inner <= SHORT_ROW && rows >= WG) {
-    const out = empty([rows]);
+    const out = into ?? empty([rows]);
     dev.dispatch({
       name: `reduce_${op}`,
-      pipeline: dev.pipeline(`reduce_${op}_rows`, source, { WG, OP: OP_CODE[op] }, 'per_row'),
-      buffers: [x.buffer, out.buffer],
-      uniform: new Uint32Array([rows, inner, 1, x.offset]),
+      pipeline: dev.pipeline(`reduce_${op}_rows`, source, constants(kept, red), 'per_row'),
+      buffers: [x.binding, out.binding],
+      uniform: reduceUniform(rows, inner, 1, offset, kept, red),
       workgroups: workgroups1d(dev, rows, WG),
       bytes: 4 * (rows * inner + rows),
       flops: rows * inner,
@@ -33,28 +65,32 @@ function reduceRows(op: ReduceOp, x: Tensor, rows: number, inner: number): Tenso
     return out;
   }
   let src = x;
-  let srcOffset = x.offset;
+  let srcOffset = offset;
   let n = inner;
+  let [k, r] = [kept, red];
   for (;;) {
     const chunks = n > CHUNK_TARGET && rows < 1024 ? Math.min(256, Math.ceil(n / CHUNK_TARGET)) : 1;
-    const out = empty([rows * chunks]);
+    const out = chunks === 1 && into ? into : empty([rows * chunks]);
     const groups = rows * chunks;
     const max = dev.limits.maxComputeWorkgroupsPerDimension;
     const y = Math.ceil(groups / max);
     dev.dispatch({
       name: `reduce_${op}`,
-      pipeline: dev.pipeline(`reduce_${op}`, source, { WG, OP: OP_CODE[op] }),
-      buffers: [src.buffer, out.buffer],
-      uniform: new Uint32Array([rows, n, chunks, srcOffset]),
+      pipeline: dev.pipeline(`reduce_${op}`, source, constants(k, r)),
+      buffers: [src.binding, out.binding],
+      uniform: reduceUniform(rows, n, chunks, srcOffset, k, r),
       workgroups: [Math.ceil(groups / y), y],
       bytes: 4 * (rows * n + groups),
       flops: rows * n,
     });
     if (src !== x) src.dispose();
     if (chunks === 1) return out;
+    // The partial results: row i's chunks are dense at i * chunks.
     src = out;
     srcOffset = 0;
     n = chunks;
+    k = { shape: [rows], strides: [chunks] };
+    r = { shape: [chunks], strides: [1] };
   }
 }
 
@@ -74,26 +110,48 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): T
   });
 }
 
-function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean): Tensor {
+function reduceRawImpl(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, into?: Tensor): Tensor {
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const outShape = keepdim ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]);
   if (axes.some((a) => x.shape[a] === 0) && op !== 'sum') throw new Error(`${op}: cannot reduce over an empty axis (shape ${shapeStr(x.shape)})`);
   const inner = numel(axes.map((a) => x.shape[a]));
   const rows = numel(kept.map((i) => x.shape[i]));
-  const perm = [...kept, ...axes];
-  const permuted = perm.every((a, i) => a === i) ? x : permute(x, perm);
-  const dense = contiguous(permuted);
-  if (permuted !== x && dense !== permuted) permuted.dispose();
-  const flat = inner === 0 ? zerosOf(rows) : reduceRows(op, dense, rows, inner);
-  if (dense !== x) dense.dispose();
+  // The kernel reads the view through its strides; only views needing more than four dimensions on either side
+  // are copied dense first.
+  let src = x;
+  let k = walkDims(kept.map((i) => x.shape[i]), kept.map((i) => x.strides[i]));
+  let r = walkDims(axes.map((a) => x.shape[a]), axes.map((a) => x.strides[a]));
+  if (!k || !r) {
+    const permuted = permute(x, [...kept, ...axes]);
+    src = contiguous(permuted);
+    if (src !== permuted) permuted.dispose();
+    k = { shape: [rows], strides: [inner] };
+    r = { shape: [inner], strides: [1] };
+  }
+  const flat = inner === 0 ? zerosOf(rows, into) : reduceRows(op, src, src.offset, k, r, rows, inner, into);
+  if (src !== x) src.dispose();
+  if (into) return into;
   const out = reshape(flat, outShape);
   if (out !== flat) flat.dispose();
   return out;
 }
 
-function zerosOf(n: number): Tensor {
-  const t = empty([n]);
-  t.device.upload(t.buffer, new Float32Array(n));
+/**
+ * out = the sum of float32 `x` over `axes`, written into `out` (dense, float32, as many elements as the result):
+ * a gradient reduced straight into its destination (e.g. an optimizer's gradient slot). No autograd.
+ */
+export function sumInto(x: Tensor, axes: readonly number[], out: Tensor): void {
+  const ax = normAxes('sum', axes, x.ndim);
+  const rows = numel(x.shape.filter((_, i) => !ax.includes(i)));
+  if (x.dtype !== 'float32' || out.dtype !== 'float32' || !out.isContiguous || out.size !== rows) {
+    throw new Error(`internal: sumInto needs float32 operands and a dense output of ${rows} elements (got ${shapeStr(out.shape)} ${out.dtype})`);
+  }
+  noGrad(() => reduceRawImpl('sum', x, ax, false, out));
+}
+
+function zerosOf(n: number, into?: Tensor): Tensor {
+  const t = into ?? empty([n]);
+  t.device.upload(t.storage.buffer, new Float32Array(n), t.byteOffset);
   return t;
 }
 

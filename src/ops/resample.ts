@@ -23,7 +23,7 @@ function run(entry: Entry, src: Tensor, dstShape: readonly number[], H: number, 
     dev.dispatch({
       name: entry,
       pipeline: dev.pipeline(entry, source, { WG }, entry),
-      buffers: [x.buffer, out.buffer],
+      buffers: [x.binding, out.binding],
       uniform: new Uint32Array([total, H, W, OH, OW, k[0], k[1], s[0], s[1], pad[0], pad[1], x.offset]),
       workgroups: workgroups1d(dev, total, WG),
       bytes: 4 * (x.size + total),

@@ -20,7 +20,7 @@ function lastAxisSoftmax(x: Tensor, log: boolean): Tensor {
     dev.dispatch({
       name,
       pipeline: dev.pipeline(name, source, { WG: 64, LOG: log ? 1 : 0 }),
-      buffers: [dense.buffer, out.buffer],
+      buffers: [dense.binding, out.binding],
       uniform: new Uint32Array([rows, n, dense.offset, 0]),
       workgroups: [Math.ceil(rows / ys), ys],
       bytes: 8 * dense.size,

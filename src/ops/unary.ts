@@ -11,7 +11,8 @@ export function unary(op: UnaryName, x: Tensor, scalars: readonly number[] = [])
   const bwd = spec.bwd;
   const needs = usedVars(bwd, ['x', 'y']);
   const saved = needs.map((v) => (v === 'x' ? x : y));
-  return record(op, y, [x], (g, s) => [runMap(`${op}_backward`, ['g', ...needs], bwd, [g, ...s], x.shape, { scalars })], saved);
+  // The input's gradient is added into the walk's pending one where there is one (see BackwardFn).
+  return record(op, y, [x], (g, s, acc) => [runMap(`${op}_backward`, ['g', ...needs], bwd, [g, ...s], x.shape, { scalars, out: acc?.[0] ?? undefined, accumulate: Boolean(acc?.[0]) })], saved);
 }
 
 const simple = [

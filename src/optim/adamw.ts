@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, denseGrad, type LrSchedule, type OptimizerState } from './optimizer.js';
+import { Optimizer, type LrSchedule, type OptimizerState } from './optimizer.js';
 
 export interface AdamWOptions {
   lr?: number | LrSchedule;
@@ -8,7 +8,7 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
-/** AdamW as torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2), one fused kernel per parameter. */
+/** AdamW as torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2): one multi-tensor kernel launch per step. */
 export class AdamW extends Optimizer {
   readonly betas: [number, number];
   readonly eps: number;
@@ -27,12 +27,7 @@ export class AdamW extends Optimizer {
     const [b1, b2] = this.betas;
     const bc1 = 1 - b1 ** this.stepCount;
     const bc2 = 1 - b2 ** this.stepCount;
-    for (const p of this.params) {
-      const g = denseGrad(p);
-      if (!g) continue;
-      const [m, v] = this.slotsFor(p, 2);
-      this.dispatchUpdate('adamw', p, g, m, v, [lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, 0, opts.gradScale ?? 1, 0]);
-    }
+    this.flatUpdate('adamw', [lr, b1, b2, this.eps, this.weightDecay, bc1, bc2, 0, opts.gradScale ?? 1, 0]);
   }
 
   override loadStateDict(state: OptimizerState): void {

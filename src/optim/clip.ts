@@ -1,6 +1,7 @@
 import { noGrad } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { concat } from '../ops/shape-ops.js';
+import { flatGradArena, flatGradNorm, flatScaleGrads } from './arena-ops.js';
 
 /**
  * The global L2 norm of all gradients as a 0-d tensor (stays on the GPU), or null when no parameter has a gradient.
@@ -10,6 +11,9 @@ export function globalGradNorm(params: readonly Tensor[]): Tensor | null {
   return noGrad(() => {
     const withGrad = params.filter((p) => p.grad);
     if (!withGrad.length) return null;
+    // An optimizer's flat gradients: one pass per arena chunk instead of three kernels per parameter.
+    const arena = flatGradArena(params);
+    if (arena) return flatGradNorm(arena, params);
     const partial = withGrad.map((p) => {
       const sq = p.grad!.square();
       const s = sq.sum().reshape([1]);
@@ -28,6 +32,11 @@ export function globalGradNorm(params: readonly Tensor[]): Tensor | null {
 
 /** Scales all gradients by min(1, maxNorm / (norm + 1e-6)), with `norm` from globalGradNorm; on the GPU. */
 export function scaleGradsToNorm(params: readonly Tensor[], norm: Tensor, maxNorm: number): void {
+  const arena = flatGradArena(params);
+  if (arena) {
+    flatScaleGrads(arena, params, { norm, maxNorm });
+    return;
+  }
   noGrad(() => {
     const denom = norm.add(1e-6);
     const ratio = denom.reciprocal().mul(maxNorm);

@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/scope.js';
 import { concat } from '../ops/shape-ops.js';
 import type { Optimizer } from './optimizer.js';
+import { flatGradArena, flatGradsFinite, flatScaleGrads } from './arena-ops.js';
 
 export interface GradScalerOptions {
   /** Starting loss scale (default 2^16, as PyTorch). */
@@ -74,6 +75,12 @@ export class GradScaler {
     if (!this.enabled) return true;
     if (this.unscaled.has(opt)) throw new Error('GradScaler.unscale: already called for this optimizer since the last update()');
     const finite = await gradsFinite(opt.params);
+    const arena = flatGradArena(opt.params);
+    if (arena) {
+      flatScaleGrads(arena, opt.params, { factor: 1 / this.scaleValue });
+      this.unscaled.set(opt, finite);
+      return finite;
+    }
     noGrad(() => {
       for (const p of opt.params) {
         if (!p.grad) continue;
@@ -135,7 +142,8 @@ export class GradScaler {
 async function gradsFinite(params: readonly Tensor[]): Promise<boolean> {
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null && g.size > 0);
   if (!grads.length) return true;
-  const flag = noGrad(() =>
+  const arena = flatGradArena(params);
+  const flag = arena ? flatGradsFinite(arena, params) : noGrad(() =>
     tidy(() => {
       const perGrad = grads.map((g) => g.isfinite().min().reshape([1]));
       return concat(perGrad).min();

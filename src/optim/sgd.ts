@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, denseGrad, type LrSchedule, type OptimizerState } from './optimizer.js';
+import { Optimizer, type LrSchedule, type OptimizerState } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number | LrSchedule;
@@ -25,13 +25,8 @@ export class SGD extends Optimizer {
     const lr = this.currentLr();
     const first = this.stepCount === 0;
     this.stepCount++;
-    for (const p of this.params) {
-      const g = denseGrad(p);
-      if (!g) continue;
-      const [m, v] = this.slotsFor(p, 2);
-      // bias_c1 == 0 marks the first step (buffer = g), as PyTorch initialises its momentum buffer.
-      this.dispatchUpdate('sgd', p, g, m, v, [lr, 0, 0, 0, this.weightDecay, first ? 0 : 1, 0, this.momentum, opts.gradScale ?? 1, this.dampening]);
-    }
+    // bias_c1 == 0 marks the first step (buffer = g), as PyTorch initialises its momentum buffer.
+    this.flatUpdate('sgd', [lr, 0, 0, 0, this.weightDecay, first ? 0 : 1, 0, this.momentum, opts.gradScale ?? 1, this.dampening]);
   }
 
   override loadStateDict(state: OptimizerState): void {

@@ -30,7 +30,7 @@ function run(entry: Entry, x: Tensor, codes: Tensor, outShape: readonly number[]
     dev.dispatch({
       name: `bayer_${entry}`,
       pipeline: dev.pipeline(`bayer_${entry}`, source, { WG: 256 }, entry),
-      buffers: [src.buffer, codes.buffer, out.buffer],
+      buffers: [src.binding, codes.binding, out.binding],
       uniform: new Uint32Array([outShape[0], h, w, total, src.offset, 0, 0, 0]),
       workgroups: workgroups1d(dev, total, 256),
       bytes: 4 * (src.size + total),

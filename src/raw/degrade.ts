@@ -128,7 +128,7 @@ function dispatch(name: string, source: string, x: Tensor, table: Tensor, k: num
   const uniform = new Uint32Array([n, c, h, w, k, total, src.offset, 0]);
   if (total > 0) {
     const dev = out.device;
-    dev.dispatch({ name, pipeline: dev.pipeline(name, source, { WG: 256 }), buffers: [src.buffer, table.buffer, out.buffer], uniform, workgroups: workgroups1d(dev, total, 256), bytes: 8 * total });
+    dev.dispatch({ name, pipeline: dev.pipeline(name, source, { WG: 256 }), buffers: [src.binding, table.binding, out.binding], uniform, workgroups: workgroups1d(dev, total, 256), bytes: 8 * total });
   }
   if (src !== x) src.dispose();
   return out;

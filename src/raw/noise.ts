@@ -88,7 +88,7 @@ export function mosaicNoise(rgb: Tensor, opts: MnsOptions): Tensor {
     dev.dispatch({
       name: 'mosaic_noise',
       pipeline: dev.pipeline('mosaic_noise', source, { WG: 64 }),
-      buffers: [src.buffer, table.buffer, out.buffer],
+      buffers: [src.binding, table.binding, out.binding],
       uniform: u,
       workgroups: workgroups1d(dev, Math.ceil(total / 4), 64),
       bytes: 8 * total,

@@ -2,6 +2,17 @@ import { tensor } from '../ops/creation.js';
 import { noGrad } from '../autograd/graph.js';
 import { tidy } from '../tensor/scope.js';
 import { ptp, type PtpParams } from '../raw/ptp.js';
+import type { RawImage } from '../raw/raw-image.js';
+
+/**
+ * PTP parameters that render a RAW file: its as-shot white balance and colour matrix, brightened by `gain` (see
+ * exposure.ts) where dcraw applies its white point: after the sensor clip, on the output colour (the matrix rows
+ * scaled), so values over the new white clip at the second clip. For gain ≥ 1 this is exactly
+ * min(1, gain·min(1, cam2rgb·x)), dcraw's order.
+ */
+export function rawRenderParams(raw: Pick<RawImage, 'asShotWB' | 'cam2rgb'>, gain = 1): PtpParams {
+  return { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb.map((row) => row.map((v) => v * gain)) };
+}
 
 /**
  * Planar linear camera RGB [3, H, W] → interleaved 8-bit sRGB through PTP on the GPU, in bands of rows so a

@@ -1,4 +1,4 @@
-import { getDevice, type GpuDevice } from '../../runtime/index.js';
+import { getDevice, type GpuDevice, type BufferBinding } from '../../runtime/index.js';
 import type { GradNode } from '../autograd/graph.js';
 import { bytesPerElement, float16Unsupported, type DType } from './dtype.js';
 import { trackTensor } from './scope.js';
@@ -73,8 +73,22 @@ export class Tensor {
   get device(): GpuDevice {
     return this.storage.device;
   }
+  /**
+   * The whole GPU buffer, for tensors that own theirs. Arena-backed tensors (parameters, gradients and moments an
+   * optimizer keeps flat) share one: bind them with `binding`, or copy with `byteOffset`.
+   */
   get buffer(): GPUBuffer {
-    return this.storage.buffer;
+    const s = this.storage;
+    if (s.isSlot) throw new Error(`internal: tensor${this.name ? ` ${this.name}` : ''} ${shapeStr(this.shape)} is a slot of a shared buffer; bind it with .binding`);
+    return s.buffer;
+  }
+  /** What a kernel binds for this tensor; element `offset` of the binding is this view's first element. */
+  get binding(): BufferBinding {
+    return this.storage.binding;
+  }
+  /** Byte offset of this view's first element in `storage.buffer` (for copies and readbacks). */
+  get byteOffset(): number {
+    return this.storage.byteOffset + this.offset * bytesPerElement(this.dtype);
   }
 
   /** True when elements are laid out densely in row-major order from `offset`. */
@@ -90,6 +104,19 @@ export class Tensor {
   /** A new view of the same storage (shares memory; holds its own reference). */
   view(shape: Shape, strides: Shape, offset: number, track = true): Tensor {
     return new Tensor(this.storage.retain(), shape, { strides, offset, dtype: this.dtype, track });
+  }
+
+  /**
+   * Moves this dense tensor onto `storage` (same bytes, e.g. a slot of an optimizer's flat buffer), keeping its
+   * identity: modules and optimizers hold the Tensor object. The caller has copied the data; the old storage is
+   * released. Views taken before keep reading the old storage.
+   */
+  adoptStorage(storage: Storage): void {
+    if (!this._storage) throw new Error(`tensor #${this.id}${this.name ? ` (${this.name})` : ''} was disposed and cannot be moved`);
+    if (!this.isContiguous || this.offset !== 0) throw new Error(`internal: only a dense tensor at offset 0 can move to another storage (tensor ${shapeStr(this.shape)})`);
+    if (storage.byteLength < this.size * bytesPerElement(this.dtype)) throw new Error(`internal: storage of ${storage.byteLength} bytes is too small for ${shapeStr(this.shape)}`);
+    this._storage.release();
+    this._storage = storage;
   }
 
   dispose(): void {
@@ -109,7 +136,7 @@ export class Tensor {
     const t = this.dtype === 'float16' ? contiguousCopy(this, 'float32') : this.isContiguous ? this : contiguousCopy(this);
     try {
       const bpe = bytesPerElement(t.dtype);
-      const bytes = await t.device.read(t.buffer, t.size * bpe, t.offset * bpe);
+      const bytes = await t.device.read(t.storage.buffer, t.size * bpe, t.byteOffset);
       if (t.dtype === 'int32') return Float32Array.from(new Int32Array(bytes));
       return new Float32Array(bytes);
     } finally {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as rddm from '../../src/index.js';
 import { runOpCases } from './op-cases.js';
-import { browserAvailable, bundleForBrowser, launchChromium, serve } from '../helpers/browser.js';
+import { bundleForBrowser, CHROMIUM, launchChromium, serve } from '../helpers/browser.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 
-const missing = browserAvailable();
-if (missing) console.warn(`browser tests skipped: ${missing}`);
-
-describe.skipIf(missing !== null)('the engine in a real browser (Chromium, WebGPU)', () => {
+describe('the engine in a real browser (Chromium, WebGPU)', () => {
+  const have = needInSuite(CHROMIUM);
   let nodeResults: Record<string, number[]>;
   beforeAll(async () => {
+    if (!have) return;
     await rddm.init();
     nodeResults = await runOpCases(rddm);
   });

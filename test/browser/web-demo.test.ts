@@ -7,11 +7,12 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { decodePng } from '../../src/io/png.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/node/web-server.js';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { readRaw } from '../../src/raw/read-raw.js';
+import { binRaw } from '../../src/rddm/restore.js';
+import { autoExposureGain } from '../../src/rddm/exposure.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 import { act, CAPTURE_DEVICES, pageState, startDemo } from './web-app.js';
-
-const missing = browserAvailable();
-if (missing) console.warn(`web demo browser tests skipped: ${missing}`);
 
 const SAMPLE = 'samples/astronaut-256.dng';
 /**
@@ -43,19 +44,26 @@ function openFile(page: Page, name: string, buffer: Buffer, phases = ['error', '
   return act(page, '#status', () => page.setInputFiles('#file-input', { name, mimeType: 'application/octet-stream', buffer }), phases, timeout);
 }
 
-describe.skipIf(missing !== null)('web demo in Chromium (WebGPU on SwiftShader)', () => {
+describe('web demo in Chromium (WebGPU on SwiftShader)', () => {
+  const have = needInSuite(CHROMIUM);
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let tmp: string;
   let nodePng: Promise<Uint8Array>;
+  let nodePngNone: Promise<Uint8Array>;
   const dng = readFileSync(SAMPLE);
 
   beforeAll(async () => {
+    if (!have) return;
     tmp = mkdtempSync(join(tmpdir(), 'rddm-web-test-'));
     // The reference: the Node CLI on the same file, started now so it runs while the browser starts.
     const out = join(tmp, 'node.png');
-    nodePng = promisify(execFile)(process.execPath, ['bin/rddm.js', 'restore', SAMPLE, '-o', out, '--bin', String(BIN)], { timeout: 10 * MINUTES }).then(() => new Uint8Array(readFileSync(out)));
+    const cli = (png: string, extra: string[]) =>
+      promisify(execFile)(process.execPath, ['bin/rddm.js', 'restore', SAMPLE, '-o', png, '--bin', String(BIN), ...extra], { timeout: 10 * MINUTES }).then(() => new Uint8Array(readFileSync(png)));
+    nodePng = cli(out, []);
     nodePng.catch(() => undefined);
+    nodePngNone = nodePng.then(() => cli(join(tmp, 'node-none.png'), ['--exposure', 'none']));
+    nodePngNone.catch(() => undefined);
     demo = await startDemo();
     browser = await launchChromium();
   }, 5 * MINUTES);
@@ -180,6 +188,20 @@ describe.skipIf(missing !== null)('web demo in Chromium (WebGPU on SwiftShader)'
       console.log(`page PNG vs Node CLI PNG (${fromNode.width}x${fromNode.height}): max |diff| ${maxDiff} of 255, mean ${(sumDiff / fromNode.data.length).toFixed(4)}`);
       // Same code and kernels; only float rounding differs between SwiftShader and lavapipe.
       expect(maxDiff).toBeLessThanOrEqual(2);
+
+      // The Exposure menu renders the preview and the restored picture again (no new restore), as the CLI's flag.
+      const gainAuto = Number(await page.getAttribute('#exposure-note', 'data-gain'));
+      expect(gainAuto).toBe(autoExposureGain(binRaw(readRaw(new Uint8Array(dng), SAMPLE), BIN)));
+      expect(await act(page, '#status', () => page.selectOption('#exposure-select', 'none'), ['restored', 'error'], 5 * MINUTES), await pageState(page)).toBe('restored');
+      expect(Number(await page.getAttribute('#exposure-note', 'data-gain'))).toBe(1);
+      const [download2] = await Promise.all([page.waitForEvent('download'), page.click('#download-button')]);
+      await download2.saveAs(join(tmp, 'page-none.png'));
+      const noneFromPage = await decodePng(new Uint8Array(readFileSync(join(tmp, 'page-none.png'))), 'page-none.png');
+      const noneFromNode = await decodePng(await nodePngNone, 'node-none.png');
+      let maxNone = 0;
+      for (let i = 0; i < noneFromNode.data.length; i++) maxNone = Math.max(maxNone, Math.abs(noneFromPage.data[i] - noneFromNode.data[i]));
+      console.log(`exposure none: page PNG vs Node CLI PNG max |diff| ${maxNone}; auto gain ${gainAuto.toFixed(3)}`);
+      expect(maxNone).toBeLessThanOrEqual(2);
 
       const foreign = requests.filter((r) => !(r.url.startsWith(`${demo.origin}/`) || r.url.startsWith(`blob:${demo.origin}/`) || r.url.startsWith('data:')));
       expect(foreign, 'requests that left the demo server').toEqual([]);

@@ -3,19 +3,21 @@
 // which dcraw and LibRaw identify by its size) and an X-Trans DNG (described, but neither previewed nor restored).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 import { buildDng } from '../helpers/dng-builder.js';
 import { avtF080c, syntheticMosaic } from '../helpers/test-raw.js';
 import { act, pageState, startDemo } from './web-app.js';
 
-const missing = browserAvailable();
 const MINUTES = 60_000;
 
-describe.skipIf(missing !== null)('LibRaw in the web page', () => {
+describe('LibRaw in the web page', () => {
+  const have = needInSuite(CHROMIUM);
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
   beforeAll(async () => {
+    if (!have) return;
     demo = await startDemo();
     browser = await launchChromium();
     page = await browser.context.newPage();

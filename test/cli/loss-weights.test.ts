@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { need } from '../helpers/requirements.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rddm-loss-weights-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('rddm train --lambda-*', () => {
   it('weighs each logged term into the logged loss', async () => {
+    need('data/photos/train');
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = join(dir, 'w');
     try {

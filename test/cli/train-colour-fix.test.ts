@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { need } from '../helpers/requirements.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rddm-train-colour-fix-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('rddm train --colour-fix', () => {
   it('changes what the pixel losses see and records σ in the weights (0 removes it)', async () => {
+    need('data/photos/train');
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = (sigma: string) => join(dir, `s${sigma}`);
     try {

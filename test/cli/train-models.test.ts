@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
 import { vaeDownscale } from '../../src/models/configs.js';
 
@@ -12,6 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'rddm-train-models-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('train-rvae --vae', () => {
+  needInSuite('data/photos/train'); // the training photos (scripts/fetch-photos.sh)
   it('trains the named VAE, records it in the weights, and resumes with it', async () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const run = join(dir, 'run');

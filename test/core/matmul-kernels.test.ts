@@ -17,6 +17,7 @@ import {
   matmulCandidates,
   matmulConfigFor,
   matmulRaw,
+  matmulInto,
   setMatmulConfig,
   tensor,
   type AutotuneStorage,
@@ -110,6 +111,29 @@ const CASES: Case[] = [
     view: (a, b) => [a, b.T],
     refView: (a, b) => [a, transposeRef(b)],
   },
+  // Transposed operands the subgroup kernel reads in place (A with rows contiguous, B with columns contiguous),
+  // with K, M and N off the tile and vec4 sizes: the K tail must read as zeros.
+  {
+    name: 'Aᵀ in place: A = aᵀ with M = 44, K = 37, N = 21',
+    shapes: [[37, 44], [37, 21]],
+    batch: [],
+    view: (a, b) => [a.T, b],
+    refView: (a, b) => [transposeRef(a), b],
+  },
+  {
+    name: 'Aᵀ and B along N in place: 36x35 · 35x52',
+    shapes: [[35, 36], [35, 52]],
+    batch: [],
+    view: (a, b) => [a.T, b],
+    refView: (a, b) => [transposeRef(a), b],
+  },
+  {
+    name: 'batch 2, Aᵀ in place and B along N (a weight-gradient layout)',
+    shapes: [[2, 9, 12], [2, 9, 20]],
+    batch: [2],
+    view: (a, b) => [a.transpose(1, 2), b],
+    refView: (a, b) => [transposeRef(a, 1, 2), b],
+  },
   {
     name: 'batch 4 with B broadcast (batch stride 0)',
     shapes: [[4, 7, 33], [33, 65]],
@@ -150,6 +174,38 @@ describe('matmul kernels against the float64 reference', () => {
         expectClose(`${configName(config)}: ${c.name}`, await y.data(), expected, TOL);
         y.dispose();
       }
+    });
+  }
+});
+
+describe('matmul epilogues against the float64 reference', () => {
+  for (const config of ALL_CONFIGS) {
+    it(`${configName(config)}: bias, residual, accumulate and row sums`, async () => {
+      if (unsupportedReason(getDevice(), config)) {
+        expect(config.kernel).toBe('subgroup');
+        return;
+      }
+      const rng = makeRng(seedOf(`epilogue ${configName(config)}`));
+      // Aᵀ read in place (rows contiguous) where the kernel can, and odd sizes.
+      const [M, K, N] = [36, 19, 45];
+      const [ra, rb, rbias, rres, rinit] = [[K, M], [K, N], [N], [M, N], [M, N]].map((sh) => randomRef(rng, sh));
+      const ref = matmulRef(transposeRef(ra), rb);
+      const a = gpu(ra), b = gpu(rb), bias = gpu(rbias), res = gpu(rres);
+      const at = a.T;
+      const out1 = tensor(new Float32Array(M * N), [M, N]);
+      const sums = tensor(new Float32Array(M), [M]);
+      matmulInto(at, b, [], out1, { bias, residual: res, rowsum: sums }, config);
+      const out2 = gpu(rinit);
+      const sums2 = tensor(Float32Array.from({ length: M }, (_, i) => i), [M]);
+      matmulInto(at, b, [], out2, { accumulate: true, rowsum: sums2 }, config);
+      const want1 = ref.data.map((v, i) => v + rbias.data[i % N] + rres.data[i]);
+      const want2 = ref.data.map((v, i) => v + rinit.data[i]);
+      const rowSums = Array.from({ length: M }, (_, m) => Array.from({ length: K }, (_, k) => ra.data[k * M + m]).reduce((x, y) => x + y, 0));
+      expectClose(`${configName(config)}: + bias + residual`, await out1.data(), { shape: [M, N], data: Float64Array.from(want1) }, TOL);
+      expectClose(`${configName(config)}: accumulate`, await out2.data(), { shape: [M, N], data: Float64Array.from(want2) }, TOL);
+      expectClose(`${configName(config)}: row sums`, await sums.data(), { shape: [M], data: Float64Array.from(rowSums) }, TOL);
+      expectClose(`${configName(config)}: row sums accumulated`, await sums2.data(), { shape: [M], data: Float64Array.from(rowSums, (v, i) => v + i) }, TOL);
+      for (const t of [a, b, bias, res, at, out1, out2, sums, sums2]) t.dispose();
     });
   }
 });

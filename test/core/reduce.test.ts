@@ -4,7 +4,7 @@ import { checkOp } from '../helpers/check-op.js';
 import { makeRng, randomIntRef, randomRef } from '../helpers/random.js';
 import { maxRef, meanRef, minRef, sumRef, varRef } from '../reference/reduce.js';
 import { ref, type RefTensor } from '../reference/ref-tensor.js';
-import { sliceRef, transposeRef } from '../reference/shape.js';
+import { permuteRef, sliceRef, transposeRef } from '../reference/shape.js';
 
 beforeAll(async () => {
   await init();
@@ -63,6 +63,27 @@ describe('reductions against the float64 reference', () => {
         inputs: [[5, 40]],
         engine: (x) => run(op, x.slice(0, 2, 4), -1, true),
         reference: (x) => REF[op](sliceRef(x, 0, 2, 4), -1, true),
+        grad: true,
+      });
+      // Read through strides, no copy: non-adjacent axes of a permuted 4-D view (a bias gradient's [0, 2, 3]), a
+      // transposed view with short rows (one invocation per row), and a 6-D view whose kept axes do not merge into
+      // four (copied dense first).
+      await checkOp(`${op} over [0, 2, 3] of a permuted view`, {
+        inputs: [[3, 7, 2, 5]],
+        engine: (x) => run(op, x.permute([1, 3, 0, 2]), [0, 2, 3]),
+        reference: (x) => REF[op](permuteRef(x, [1, 3, 0, 2]), [0, 2, 3]),
+        grad: true,
+      });
+      await checkOp(`${op} of [70, 3] transposed, short rows`, {
+        inputs: [[3, 70]],
+        engine: (x) => run(op, x.transpose(0, 1), 1, true),
+        reference: (x) => REF[op](transposeRef(x, 0, 1), 1, true),
+        grad: true,
+      });
+      await checkOp(`${op} of a 6-D permuted view over one axis`, {
+        inputs: [[2, 3, 2, 3, 2, 3]],
+        engine: (x) => run(op, x.permute([5, 3, 1, 4, 2, 0]), 2),
+        reference: (x) => REF[op](permuteRef(x, [5, 3, 1, 4, 2, 0]), 2),
         grad: true,
       });
     });

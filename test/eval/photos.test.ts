@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/io/png.js';
 import { decodePhoto, parsePhotoList } from '../../src/eval/photos.js';
 import { loadPhotos } from '../../src/node/load-photos.js';
+import { need } from '../helpers/requirements.js';
 
 describe('photo list', () => {
   it('parses datasets/photos.json with disjoint splits', () => {
@@ -66,7 +67,8 @@ describe('decodePhoto', () => {
     await expect(decodePhoto(netpbm('P6', 4, 4, 255, rgb), 'short.ppm')).rejects.toThrow(/short\.ppm: .*truncated/);
   });
 
-  it.skipIf(!existsSync('data/photos/train/face.ppm'))('loads the training photos, SciPy\'s face unpacked to PPM among them', async () => {
+  it('loads the training photos, SciPy\'s face unpacked to PPM among them', async () => {
+    need('data/photos/train/face.ppm');
     const photos = await loadPhotos('train');
     const face = photos.find((p) => p.name === 'face.ppm')!;
     expect([face.image.width, face.image.height]).toEqual([1024, 768]);
@@ -79,7 +81,8 @@ describe('decodePhoto', () => {
     }
   });
 
-  it.skipIf(!existsSync('data/photos/eval/kodim02-lzw.tif'))('loads the evaluation photos (PNG and LZW TIFF)', async () => {
+  it('loads the evaluation photos (PNG and LZW TIFF)', async () => {
+    need('data/photos/eval/kodim02-lzw.tif');
     const photos = await loadPhotos('eval');
     expect(photos.map((p) => p.name)).toEqual(['astronaut.png', 'kodim02-lzw.tif', 'kodim07-lzw.tif']);
     for (const p of photos) {

@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM } from './requirements.js';
 
-/** Flags that give WebGPU (SwiftShader) in Debian's headless Chromium with no network (see shared/docs/machine.md). */
+export { CHROMIUM };
+
+/** Flags that give WebGPU (SwiftShader) in Debian's headless Chromium with no network (see docs/platform.md). */
 export const CHROMIUM_ARGS = [
   '--headless=new',
   '--enable-unsafe-webgpu',
@@ -18,10 +20,6 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-export function browserAvailable(): string | null {
-  if (!existsSync(CHROMIUM)) return `no ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
-  return null;
-}
 
 /** Bundles a TS entry for the browser (WGSL as text), in memory. */
 export async function bundleForBrowser(entry: string): Promise<string> {

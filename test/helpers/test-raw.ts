@@ -1,45 +1,32 @@
 // Real test files fetched from Debian's archive (see scripts/fetch-test-raw.sh), the reference decoders
-// installed beside them (dcraw, raw-identify from libraw-bin), and small helpers for RAW tests.
+// installed beside them (dcraw, raw-identify from libraw-bin; see requirements.ts), and small helpers for RAW tests.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataPresent, needData } from './requirements.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
-const dataDir = resolve(root, 'data/test-raw');
 let tried = false;
-let reason = '';
 
 /**
- * Path of a file in data/test-raw/ (IMG_5952.CR2, IMG_5952.png, kodim02-lzw.tif, kodim07-lzw.tif),
- * running scripts/fetch-test-raw.sh once per process if it is missing; null, with a printed reason, if
- * it cannot be had (e.g. no apt-get or no network).
+ * Path of a file in data/test-raw/ (IMG_5952.CR2, IMG_5952.png, kodim02-lzw.tif, kodim07-lzw.tif), running
+ * scripts/fetch-test-raw.sh once per process if it is missing (npm test's preflight has normally run it already).
+ * Call it inside a test: when the file cannot be had it throws, naming the fix, and the test fails.
  */
-export function testDataPath(file: string): string | null {
-  const target = resolve(dataDir, file);
-  if (existsSync(target)) return target;
-  if (!tried) {
+export function testDataPath(file: string): string {
+  const rel = `data/test-raw/${file}`;
+  if (!dataPresent(rel) && !tried && existsSync(resolve(root, 'scripts/fetch-test-raw.sh'))) {
     tried = true;
-    const r = spawnSync('sh', [resolve(root, 'scripts/fetch-test-raw.sh')], { encoding: 'utf8', timeout: 180_000 });
-    if (r.status !== 0) reason = (r.stderr || r.error?.message || `exit ${r.status}`).trim();
+    if (!process.env.RDDM_PREFLIGHT_PRETEND_MISSING) spawnSync('sh', [resolve(root, 'scripts/fetch-test-raw.sh')], { encoding: 'utf8', timeout: 180_000 });
   }
-  if (existsSync(target)) return target;
-  console.warn(`[test-raw] skipping tests that need ${file}: ${reason || 'not fetched'} (run scripts/fetch-test-raw.sh)`);
-  return null;
+  return needData(rel);
 }
 
-/** The real Canon EOS 30D CR2 (GPL, git-ignored, never committed), or null when unavailable. */
-export function testRawPath(): string | null {
+/** The real Canon EOS 30D CR2 (GPL, git-ignored, never committed); throws, naming the fix, when unavailable. */
+export function testRawPath(): string {
   return testDataPath('IMG_5952.CR2');
-}
-
-/** True when `tool` (e.g. dcraw) runs; tests that compare against it skip otherwise. */
-export function hasTool(tool: string): boolean {
-  const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
-  const ok = r.status === 0;
-  if (!ok) console.warn(`[test-raw] ${tool} is not installed: skipping the comparisons that use it (apt-get install dcraw libraw-bin)`);
-  return ok;
 }
 
 /** stdout of a reference tool as bytes (e.g. `dcraw -D -4 -c FILE`). */

@@ -15,7 +15,8 @@ import { decodeNetpbm, decodePgm, encodePgm16, type GrayImage, type NetpbmImage 
 import { encodeTiff } from '../../src/io/tiff-writer.js';
 import { lzwMaxOutput, readTiffRgb8, type RgbTiffImage } from '../../src/raw/tiff-rgb-reader.js';
 import { fuzzCount, fuzzRng, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
-import { hasTool, runTool, testDataPath } from '../helpers/test-raw.js';
+import { runTool, testDataPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -163,9 +164,8 @@ describe('image reader fuzzing', () => {
     await runFuzz(pngTarget, randomInputs(fuzzCount(200), 40, 400, [PNG_SIGNATURE]));
   });
 
-  const realPng = testDataPath('IMG_5952.png');
-  it.skipIf(!realPng)('PNG: mutations of a real libpng-written file', async () => {
-    const png = new Uint8Array(readFileSync(realPng!));
+  it('PNG: mutations of a real libpng-written file', async () => {
+    const png = new Uint8Array(readFileSync(testDataPath('IMG_5952.png')));
     await runFuzz({ ...pngTarget, name: 'decodePng libpng' }, mutants(png, fuzzCount(60), 41, 8, 400).map((m) => ({ ...m, bytes: fixCrcs(m.bytes) })));
   });
 
@@ -179,9 +179,8 @@ describe('image reader fuzzing', () => {
     await runFuzz(tiffTarget, randomInputs(fuzzCount(200), 70, 600, [[0x49, 0x49, 42, 0, 8, 0, 0, 0], [0x4d, 0x4d, 0, 42, 0, 0, 0, 8]]));
   });
 
-  const kodak = testDataPath('kodim07-lzw.tif');
-  it.skipIf(!kodak)('TIFF: mutations of a real LZW Kodak photo (IFD and first strips)', async () => {
-    const tif = new Uint8Array(readFileSync(kodak!));
+  it('TIFF: mutations of a real LZW Kodak photo (IFD and first strips)', async () => {
+    const tif = new Uint8Array(readFileSync(testDataPath('kodim07-lzw.tif')));
     const ifd = new DataView(tif.buffer).getUint32(4, true);
     const n = Math.ceil(fuzzCount(200) / 5);
     await runFuzz({ ...tiffTarget, name: 'readTiffRgb8 kodim07', caseLimitMs: 4000 }, [...mutants(tif, n, 80, ifd, Math.min(tif.length, ifd + 600)), ...mutants(tif, n, 81, 0, 2000), ...tiffEntryMutants(tif, n, 82)]);
@@ -195,7 +194,8 @@ describe('image reader fuzzing', () => {
     await runFuzz(pgmTarget, randomInputs(fuzzCount(200), 92, 200, [ascii]));
   });
 
-  it.skipIf(!hasTool('cjpeg'))('JPEG: mutations of cjpeg\'s baseline (4:2:0, restarts) and progressive files, and random bytes', async () => {
+  it('JPEG: mutations of cjpeg\'s baseline (4:2:0, restarts) and progressive files, and random bytes', async () => {
+    need('cjpeg');
     const dir = mkdtempSync(join(tmpdir(), 'rddm-jpeg-fuzz-'));
     try {
       const w = 40, h = 24;

@@ -6,11 +6,11 @@ import { decodeJpeg } from '../../src/io/jpeg.js';
 import { decodeNetpbm } from '../../src/io/pgm.js';
 import { decodePhoto } from '../../src/eval/photos.js';
 import { FormatError } from '../../src/io/bytes.js';
-import { hasTool, runTool, seededInts } from '../helpers/test-raw.js';
+import { runTool, seededInts } from '../helpers/test-raw.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 
 // libjpeg-turbo's cjpeg writes the files and its djpeg is the reference decode (`.ci/run` installs
 // libjpeg-turbo-progs); our IDCT is float and libjpeg's integer, so samples may differ by a few levels.
-const haveCodec = hasTool('cjpeg') && hasTool('djpeg');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-jpeg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,7 +59,8 @@ function compareWithDjpeg(jpg: Uint8Array, fancy: boolean): { max: number; mean:
   return { max, mean: sum / img.data.length };
 }
 
-describe.skipIf(!haveCodec)('decodeJpeg against libjpeg-turbo (cjpeg writes, djpeg is the reference)', () => {
+describe('decodeJpeg against libjpeg-turbo (cjpeg writes, djpeg is the reference)', () => {
+  needInSuite('cjpeg', 'djpeg');
   const variants: [string, string[]][] = [
     ['4:2:0', ['-sample', '2x2']],
     ['4:2:2', ['-sample', '2x1']],

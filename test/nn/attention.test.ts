@@ -1,8 +1,9 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { init, getDevice, randn, tensor, scaledDotProductAttention, attentionComposite, setAttentionKernel, type Tensor } from '../../src/index.js';
+import { init, getDevice, randn, tensor, scaledDotProductAttention, multiHeadAttention, attentionComposite, setAttentionKernel, type Tensor } from '../../src/index.js';
 import { checkOp } from '../helpers/check-op.js';
 import { attentionRef } from '../reference/attention.js';
-import { permuteRef } from '../reference/index.js';
+import { permuteRef, reshapeRef } from '../reference/index.js';
+import type { RefTensor } from '../reference/ref-tensor.js';
 import { makeRng, randomRef } from '../helpers/random.js';
 
 beforeAll(async () => {
@@ -200,5 +201,42 @@ describe('scaledDotProductAttention memory', () => {
       t.dispose();
     }
     for (const t of [g, y]) t.dispose();
+  });
+});
+
+describe('multiHeadAttention (merged heads, no split/merge copies)', () => {
+  it('matches the per-head reference, with cross-attention lengths and odd sizes, forward and gradients', async () => {
+    const heads = 3;
+    const split = (t: RefTensor, d: number) => permuteRef(reshapeRef(t, [t.shape[0], t.shape[1], heads, d]), [0, 2, 1, 3]);
+    const merge = (t: RefTensor) => reshapeRef(permuteRef(t, [0, 2, 1, 3]), [t.shape[0], t.shape[2], t.shape[1] * t.shape[3]]);
+    await checkOp('multiHeadAttention 2x7 / 2x11, dk 5, dv 4', {
+      inputs: [[2, 7, 15], [2, 11, 15], [2, 11, 12]],
+      engine: (q, k, v) => multiHeadAttention(q, k, v, heads),
+      reference: (q, k, v) => merge(attentionRef(split(q, 5), split(k, 5), split(v, 4), 1 / Math.sqrt(5))),
+      grad: true,
+      atol: 1e-4,
+      rtol: 1e-4,
+    });
+  });
+
+  it('writes no copies: forward is one launch, backward two', async () => {
+    const dev = getDevice();
+    const names: string[] = [];
+    const orig = dev.dispatch.bind(dev);
+    const [q, k, v] = [[2, 16, 32], [2, 16, 32], [2, 16, 32]].map((s, i) => randn(s, { seed: 40 + i, requiresGrad: true }));
+    dev.dispatch = (spec) => {
+      names.push(spec.name);
+      orig(spec);
+    };
+    let y: Tensor;
+    try {
+      y = multiHeadAttention(q, k, v, 4);
+      await y.backward({ grad: randn([2, 16, 32], { seed: 9 }) });
+    } finally {
+      dev.dispatch = orig;
+    }
+    expect(names.filter((n) => n.startsWith('attention'))).toEqual(['attention_forward', 'attention_backward_dq', 'attention_backward_dkv']);
+    expect(names).not.toContain('copy');
+    for (const t of [q, k, v, y!]) t.dispose();
   });
 });

@@ -145,6 +145,17 @@ describe('layerNorm (fused)', () => {
   }
 
   it('many rows (parameter gradients summed over several row blocks), strided input', async () => {
+    // 60 rows take one pass; 2100 rows (past 2048) are split into row blocks whose partial sums are reduced after.
+    await checkOp('layerNorm 2100 rows', {
+      inputs: [[2100, 8], [8], [8]],
+      engine: (x, w, b) => layerNorm(x, [8], w, b),
+      reference: (x, w, b) => layerNormRef(x, [8], w, b),
+      grad: true,
+      atol: 2e-5,
+      rtol: 2e-4,
+      gradAtol: 1e-4,
+      gradRtol: 1e-3,
+    });
     await checkOp('layerNorm many rows', {
       inputs: [[40, 5, 12], [40], [40]],
       engine: (x, w, b) => layerNorm(x.permute([1, 2, 0]), [40], w, b, 1e-6),

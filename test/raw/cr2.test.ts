@@ -8,19 +8,21 @@ import { decodePgm, encodePgm16 } from '../../src/io/pgm.js';
 import { RawFormatError } from '../../src/raw/errors.js';
 import type { RawImage } from '../../src/raw/raw-image.js';
 import { readRaw } from '../../src/raw/read-raw.js';
-import { firstMismatch, hasTool, runTool, testRawPath } from '../helpers/test-raw.js';
+import { firstMismatch, runTool, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
+import { needInSuite } from '../helpers/need-in-suite.js';
 
-const path = testRawPath();
-const haveDcraw = hasTool('dcraw');
-const haveLibraw = hasTool('raw-identify');
-
-describe.skipIf(!path)('Canon CR2 (IMG_5952.CR2, EOS 30D)', () => {
+describe('Canon CR2 (IMG_5952.CR2, EOS 30D)', () => {
+  const have = needInSuite('data/test-raw/IMG_5952.CR2');
+  let path: string;
   let bytes: Uint8Array;
   let raw: RawImage;
   let cpuMs = 0;
 
   beforeAll(() => {
-    bytes = new Uint8Array(readFileSync(path!));
+    if (!have) return;
+    path = testRawPath();
+    bytes = new Uint8Array(readFileSync(path));
     readRaw(bytes, 'IMG_5952.CR2'); // warm up the JIT
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -37,7 +39,8 @@ describe.skipIf(!path)('Canon CR2 (IMG_5952.CR2, EOS 30D)', () => {
     expect(cpuMs).toBeLessThan(1500);
   });
 
-  it.skipIf(!haveDcraw)('mosaic is bit-exact against dcraw -D -4, and our PGM is byte-identical', () => {
+  it('mosaic is bit-exact against dcraw -D -4, and our PGM is byte-identical', () => {
+    need('dcraw');
     const ref = runTool('dcraw', ['-D', '-4', '-c', path!]);
     const pgm = decodePgm(new Uint8Array(ref), 'dcraw output');
     expect([raw.width, raw.height]).toEqual([pgm.width, pgm.height]);
@@ -46,7 +49,8 @@ describe.skipIf(!path)('Canon CR2 (IMG_5952.CR2, EOS 30D)', () => {
     expect(firstMismatch(ours, ref)).toBe(-1);
   });
 
-  it.skipIf(!haveDcraw)('size, pattern, camera multipliers and levels match dcraw', () => {
+  it('size, pattern, camera multipliers and levels match dcraw', () => {
+    need('dcraw');
     const info = runTool('dcraw', ['-i', '-v', path!]).toString();
     expect(info).toContain(`Image size:  ${raw.width} x ${raw.height}`);
     expect(info).toContain(`Filter pattern: ${raw.cfaPattern.slice(0, 2)}/${raw.cfaPattern.slice(2)}`);
@@ -60,7 +64,8 @@ describe.skipIf(!path)('Canon CR2 (IMG_5952.CR2, EOS 30D)', () => {
     expect(raw.whiteLevel).toBe(Number(saturation));
   });
 
-  it.skipIf(!haveLibraw)('metadata matches raw-identify -v', () => {
+  it('metadata matches raw-identify -v', () => {
+    need('raw-identify');
     const info = runTool('raw-identify', ['-v', path!]).toString();
     const print = {
       make: raw.make,

@@ -15,10 +15,9 @@ import { readRaw } from '../../src/raw/read-raw.js';
 import { buildDng, floatBytes, type Layout } from '../helpers/dng-builder.js';
 import { encodeLosslessJpeg } from '../helpers/ljpeg-encoder.js';
 import { decodeLosslessJpeg } from '../../src/raw/ljpeg.js';
-import { firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { firstMismatch, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
-const haveDcraw = hasTool('dcraw');
-const haveCjpeg = hasTool('cjpeg');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-dngv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -87,7 +86,8 @@ describe('DNG variants', () => {
     const raw = readRaw(dng, 'v.dng');
     expect(firstMismatch(raw.mosaic, expected(v))).toBe(-1);
     expect(raw.cfaPattern).toBe('GRBG');
-    if (haveDcraw && v.dcraw) {
+    if (v.dcraw) {
+      need('dcraw');
       const file = join(dir, 'v.dng');
       writeFileSync(file, dng);
       const pgm = decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file])));
@@ -219,7 +219,7 @@ describe('LinearRaw RGB and lossy DNG (JPEG tiles)', () => {
     ['LinearRaw, packed 12-bit strips, linearization table', { rowsPerStrip: 7, compression: 1, bits: 12, sensor: 'linear', linearization: Array.from({ length: 4096 }, (_, i) => i * 3) }, rgb(12)],
   ];
   it.each(cases)('%s: decoded as dcraw -D -4 decodes it, byte for byte through rddm decode', async (_name, lay, plane) => {
-    if (lay.lossy && !haveCjpeg) return;
+    need('dcraw', ...(lay.lossy ? ['cjpeg'] : []));
     const dng = buildDng(plane, w, h, lay);
     const raw = readRaw(dng, 'l.dng');
     expect([raw.sensor, raw.width, raw.height, raw.mosaic.length]).toEqual(['linear RGB', w, h, w * h * 3]);
@@ -231,7 +231,6 @@ describe('LinearRaw RGB and lossy DNG (JPEG tiles)', () => {
       expect(raw.whiteLevel).toBe(65535);
       expect(raw.warnings).toEqual([]);
     }
-    if (!haveDcraw) return;
     const file = join(dir, 'l.dng');
     writeFileSync(file, dng);
     const ref = new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]));
@@ -249,9 +248,9 @@ describe('LinearRaw RGB and lossy DNG (JPEG tiles)', () => {
 });
 
 describe('the real CR2 as DNG variants', () => {
-  const cr2 = testRawPath();
-  it.skipIf(!cr2)('its mosaic in category-17 lossless-JPEG tiles (big-endian) and in Deflate tiles: ours and dcraw give it back', () => {
-    const real = readRaw(new Uint8Array(readFileSync(cr2!)), 'IMG_5952.CR2');
+  it('its mosaic in category-17 lossless-JPEG tiles (big-endian) and in Deflate tiles: ours and dcraw give it back', () => {
+    need('dcraw');
+    const real = readRaw(new Uint8Array(readFileSync(testRawPath())), 'IMG_5952.CR2');
     const { width: rw, height: rh, mosaic } = real;
     const variants: [string, Layout, boolean][] = [
       ['lossless JPEG, categories 0..17, 2 components, 512x512 tiles, big-endian', { tile: [512, 512], compression: 7, bits: 12, components: 2, ljpeg: { wide: true }, bigEndian: true }, true],
@@ -261,7 +260,7 @@ describe('the real CR2 as DNG variants', () => {
       const dng = buildDng(mosaic, rw, rh, lay);
       const back = readRaw(dng, 'real.dng');
       expect(firstMismatch(back.mosaic, mosaic), name).toBe(-1);
-      if (haveDcraw && viaDcraw) {
+      if (viaDcraw) {
         const file = join(dir, 'real.dng');
         writeFileSync(file, dng);
         expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, mosaic), name).toBe(-1);

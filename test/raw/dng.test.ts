@@ -14,10 +14,9 @@ import { BAYER_PATTERNS as CFA_PATTERNS } from '../../src/raw/bayer-pattern.js';
 import { cropPlane, type CfaPattern, type Matrix3 } from '../../src/raw/raw-image.js';
 import { readRaw } from '../../src/raw/read-raw.js';
 import { buildDng, type Layout } from '../helpers/dng-builder.js';
-import { firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { firstMismatch, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
-const haveDcraw = hasTool('dcraw');
-const haveLibraw = hasTool('raw-identify');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-dng-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,7 +59,8 @@ describe('writeDng', () => {
     back.cam2rgb.flat().forEach((v, i) => expect(v).toBeCloseTo(src.cam2rgb.flat()[i]!, 5));
   });
 
-  it.skipIf(!haveDcraw)('dcraw reads back the same mosaic, pattern and multipliers', () => {
+  it('dcraw reads back the same mosaic, pattern and multipliers', () => {
+    need('dcraw');
     for (const pattern of CFA_PATTERNS) {
       const src = sample(pattern);
       const file = toFile(`w-${pattern}.dng`, writeDng(src));
@@ -73,7 +73,8 @@ describe('writeDng', () => {
     }
   });
 
-  it.skipIf(!haveLibraw)('libraw reads the per-position black levels, orientation and colour matrices', () => {
+  it('libraw reads the per-position black levels, orientation and colour matrices', () => {
+    need('raw-identify');
     const src = sample('GRBG');
     const info = runTool('raw-identify', ['-v', toFile('w-lib.dng', writeDng({ ...src, xyz2cam: xyz2cam30D }))]).toString();
     expect(info).toContain('cblack[6 .. 9]: 100 101 102 103');
@@ -88,9 +89,10 @@ describe('writeDng', () => {
     m.flat().forEach((v, i) => expect(Math.abs(v - src.cam2rgb.flat()[i]!)).toBeLessThan(2e-4));
   });
 
-  const cr2 = testRawPath();
-  it.skipIf(!cr2)('round-trips the real CR2 through DNG (ours and dcraw)', () => {
-    const raw = readRaw(new Uint8Array(readFileSync(cr2!)), 'IMG_5952.CR2');
+  it('round-trips the real CR2 through DNG (ours and dcraw)', () => {
+    need('dcraw');
+    const cr2 = testRawPath();
+    const raw = readRaw(new Uint8Array(readFileSync(cr2)), 'IMG_5952.CR2');
     const dng = writeDng(raw);
     const back = readRaw(dng, 'IMG_5952.dng');
     expect(firstMismatch(back.mosaic, raw.mosaic)).toBe(-1);
@@ -104,10 +106,8 @@ describe('writeDng', () => {
     ]);
     back.cam2rgb.flat().forEach((v, i) => expect(v).toBeCloseTo(raw.cam2rgb.flat()[i]!, 9));
     back.asShotWB.forEach((v, i) => expect(v).toBeCloseTo(raw.asShotWB[i]!, 5));
-    if (haveDcraw) {
-      const pgm = decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', toFile('IMG_5952.dng', dng)])));
-      expect(firstMismatch(pgm.data, raw.mosaic)).toBe(-1);
-    }
+    const pgm = decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', toFile('IMG_5952.dng', dng)])));
+    expect(firstMismatch(pgm.data, raw.mosaic)).toBe(-1);
   });
 });
 
@@ -142,7 +142,8 @@ describe('reading DNG layouts', () => {
     expect(back.blackLevel).toEqual([64.5, 65, 64.5, 65]);
   });
 
-  it.skipIf(!haveDcraw)('dcraw decodes our tiled lossless-JPEG and packed DNGs to the same mosaic', () => {
+  it('dcraw decodes our tiled lossless-JPEG and packed DNGs to the same mosaic', () => {
+    need('dcraw');
     for (const [name, lay] of [cases[0]!, cases[1]!, cases[5]!]) {
       const plane = syntheticMosaic(w, h, lay.bits, 11);
       const file = toFile('dcraw-layout.dng', buildDng(plane, w, h, lay));

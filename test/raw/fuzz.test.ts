@@ -16,7 +16,8 @@ import { TiffFile } from '../../src/raw/tiff-ifd.js';
 import { buildDng } from '../helpers/dng-builder.js';
 import { encodeLosslessJpeg } from '../helpers/ljpeg-encoder.js';
 import { fuzzCount, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
-import { hasTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
 function checkWellFormed(r: RawImage): void {
   expect(Number.isInteger(r.width) && r.width > 0 && Number.isInteger(r.height) && r.height > 0).toBe(true);
@@ -97,9 +98,10 @@ describe('readRaw fuzzing', () => {
     const floats = Float32Array.from(syntheticMosaic(40, 30, 12, 7), (v) => v / 4096);
     const floatDeflate = buildDng(floats, 40, 30, { tile: [16, 16], compression: 8, bits: 16, float: true, predictor: 34894 });
     const wide = buildDng(syntheticMosaic(40, 30, 16, 2), 40, 30, { tile: [16, 16], compression: 7, bits: 16, ljpeg: { predictor: 4, wide: true }, bigEndian: true, gainMap: true, blackDelta: { v: new Array(30).fill(1) } });
-    // Lossy DNG: LinearRaw RGB in baseline JPEG tiles (written by cjpeg where it is installed).
-    const lossy = hasTool('cjpeg') ? [['lossy JPEG DNG', buildDng(syntheticMosaic(40 * 3, 30, 8, 3), 40, 30, { tile: [16, 16], compression: 1, bits: 8, sensor: 'linear', lossy: {} })] as const] : [];
-    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide], ...lossy] as const;
+    // Lossy DNG: LinearRaw RGB in baseline JPEG tiles (written by libjpeg's cjpeg).
+    need('cjpeg');
+    const lossy = buildDng(syntheticMosaic(40 * 3, 30, 8, 3), 40, 30, { tile: [16, 16], compression: 1, bits: 8, sensor: 'linear', lossy: {} });
+    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide], ['lossy JPEG DNG', lossy]] as const;
     const n = fuzzCount(100);
     for (const [k, [name, file]] of seeds.entries()) {
       const be = file[0] === 0x4d;
@@ -127,9 +129,8 @@ describe('readRaw fuzzing', () => {
     expect(s.ok).toBe(0);
   });
 
-  const cr2Path = testRawPath();
-  it.skipIf(!cr2Path)('survives mutations of the real CR2 header (with a small raw) and a few of the full file', async () => {
-    const full = new Uint8Array(readFileSync(cr2Path!));
+  it('survives mutations of the real CR2 header (with a small raw) and a few of the full file', async () => {
+    const full = new Uint8Array(readFileSync(testRawPath()));
     const mini = miniCr2(full);
     const s = await runFuzz({ ...rawTarget, name: 'readRaw mini CR2' }, [{ bytes: mini, label: 'unmutated' }, ...mutants(mini, fuzzCount(300), 4), ...tiffEntryMutants(mini, fuzzCount(150), 6)]);
     expect(s.ok).toBeGreaterThan(0);

@@ -18,9 +18,9 @@ import { RawFormatError, RawUnsupportedError } from '../../src/raw/errors.js';
 import { openRaw } from '../../src/raw/open-raw.js';
 import type { RawImage } from '../../src/raw/raw-image.js';
 import { buildDng, type Layout } from '../helpers/dng-builder.js';
-import { avtF080c, firstMismatch, hasTool, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { avtF080c, firstMismatch, runTool, syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
-const haveDcraw = hasTool('dcraw');
 const dir = mkdtempSync(join(tmpdir(), 'rddm-libraw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(() => useNodeLibRaw());
@@ -42,9 +42,8 @@ function expectSameImage(lib: RawImage, ours: RawImage): void {
 const xyz2cam = builtinColor('Canon', 'EOS 30D')!.xyz2cam;
 
 describe('LibRaw path against our own readers', () => {
-  const cr2 = testRawPath();
-  it.skipIf(!cr2)('the real CR2: same mosaic and metadata as the native reader (and so as dcraw)', async () => {
-    const bytes = new Uint8Array(readFileSync(cr2!));
+  it('the real CR2: same mosaic and metadata as the native reader (and so as dcraw)', async () => {
+    const bytes = new Uint8Array(readFileSync(testRawPath()));
     const t0 = performance.now();
     const lib = await openRaw(bytes, 'IMG_5952.CR2', 'libraw');
     console.log(`[libraw] CR2 through LibRaw in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -106,12 +105,11 @@ describe('formats only LibRaw reads', () => {
     const raw = await openRaw(bytes, 'avt.raw');
     expect([raw.reader, raw.format, raw.make, raw.model, raw.width, raw.height, raw.cfaPattern, raw.sensor, raw.bitDepth]).toEqual(['libraw', 'raw', 'AVT', 'F-080C', 1024, 768, 'RGGB', undefined, 8]);
     expect(firstMismatch(raw.mosaic, bytes)).toBe(-1);
-    if (haveDcraw) {
-      const file = join(dir, 'avt.raw');
-      writeFileSync(file, bytes);
-      expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, raw.mosaic)).toBe(-1);
-      expect(runTool('dcraw', ['-i', '-v', file]).toString()).toContain('Filter pattern: RG/GB');
-    }
+    need('dcraw');
+    const file = join(dir, 'avt.raw');
+    writeFileSync(file, bytes);
+    expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, raw.mosaic)).toBe(-1);
+    expect(runTool('dcraw', ['-i', '-v', file]).toString()).toContain('Filter pattern: RG/GB');
   });
 
   it('X-Trans and monochrome DNGs open through LibRaw, with the mosaic dcraw -D -4 writes', async () => {
@@ -119,7 +117,8 @@ describe('formats only LibRaw reads', () => {
       const raw = await openRaw(new Uint8Array(readFileSync(file)), 'f.dng');
       expect([raw.reader, raw.sensor, raw.format]).toEqual(['libraw', sensor, 'dng']);
       expect(firstMismatch(raw.mosaic, plane)).toBe(-1);
-      if (haveDcraw) expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, raw.mosaic)).toBe(-1);
+      need('dcraw');
+      expect(firstMismatch(decodePgm(new Uint8Array(runTool('dcraw', ['-D', '-4', '-c', file]))).data, raw.mosaic)).toBe(-1);
     }
     expect((await openRaw(new Uint8Array(readFileSync(xtrans)), 'x.dng')).blackLevel).toEqual([64, 64, 64, 64]);
   });

@@ -8,11 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from '../../src/io/safetensors.js';
 import { openFileSource } from '../../src/node/file-source.js';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
+import { need } from '../helpers/requirements.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rddm-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const photos = existsSync('data/photos/train/coffee.png');
-if (!photos) console.warn('kill/resume test skipped: run bash scripts/fetch-photos.sh for data/photos');
 
 const ARGS = ['--stage', '1', '--steps', '8', '--crop', '16', '--batch', '1', '--seed', '4'];
 
@@ -37,8 +36,9 @@ const losses = (run: string) =>
     .map((l) => JSON.parse(l) as { step: number; loss: number })
     .map((r) => [r.step, r.loss]);
 
-describe.skipIf(!photos)('SIGKILL during training', () => {
+describe('SIGKILL during training', () => {
   it('leaves a loadable checkpoint, and resuming reproduces the uninterrupted losses', async () => {
+    need('data/photos/train/coffee.png');
     const ref = join(dir, 'ref');
     const t0 = performance.now();
     expect(await train(ref, [])).toBe(0);

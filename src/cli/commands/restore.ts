@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../../node/atomic-write.js';
 import { loadRddmDir } from '../../node/rddm-weights.js';
 import { restoreRaw, binRaw, defaultRestoreTile } from '../../rddm/restore.js';
 import { DEFAULT_MEMORY_BUDGET } from '../../rddm/restore-budget.js';
-import { linearToSrgb8, linearToU16 } from '../../rddm/render.js';
+import { linearToSrgb8, linearToU16, rawRenderParams } from '../../rddm/render.js';
+import { describeGain, EXPOSURE_HELP, exposureGain, parseExposure, type Exposure } from '../../rddm/exposure.js';
 import { Progress } from '../../train/progress.js';
 import { defaultWeightsDir } from '../../node/paths.js';
 
@@ -20,9 +21,11 @@ export const restore: Command = {
   summary: 'restore a RAW photo (DNG or CR2) to sRGB PNG (and 16-bit linear TIFF) with RDDM',
   usage: `usage: rddm restore FILE -o OUT.png [--pattern auto|RGGB|…] [--steps 1] [--sampler ddim|ddpm]
                     [--start-t 250] [--tile N] [--linear OUT.tiff] [--weights DIR] [--bin K] [--seed 0] [--max-memory MIB]
-                    [--ensemble] [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--reader auto|native|libraw]
+                    [--ensemble] [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--exposure auto|none|EV]
+                    [--reader auto|native|libraw]
   FILE is any camera RAW with a 2x2 Bayer sensor (other formats open through LibRaw; X-Trans, Foveon and
   monochrome sensors are refused).
+  --exposure: ${EXPOSURE_HELP}. Default auto, as RAW converters render; the --linear TIFF is never scaled.
   --ensemble restores each tile and its three mirrors (each its own Bayer pattern's adapter) and averages them:
   4× the time, ~0.3 dB better on the held-out pairs.
   --colour-fix SIGMA takes the output's colour below a Gaussian scale of SIGMA pixels from the RAW's own local means
@@ -36,7 +39,7 @@ export const restore: Command = {
   over it, or over the device's storage-binding limit, is refused before it starts, naming the --tile or --bin that fits.`,
   async run(args) {
     const { flags, positionals } = parseArgs(args, {
-      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix', 'colour-fix-band', 'reader'],
+      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix', 'colour-fix-band', 'exposure', 'reader'],
       boolean: ['ensemble'],
       alias: { '-o': '--o' },
     });
@@ -50,6 +53,12 @@ export const restore: Command = {
     const bin = intFlag(flags, 'bin', 1, 1, 64);
     const colourFixSigma = colourFixFlag(flags);
     const colourFixBand = colourFixBandFlag(flags);
+    let exposure: Exposure;
+    try {
+      exposure = parseExposure(String(flags.exposure ?? 'auto'));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const memoryBudget = positiveFlag(flags, 'max-memory', DEFAULT_MEMORY_BUDGET / 2 ** 20) * 2 ** 20;
     if (flags.sampler !== undefined && flags.sampler !== 'ddim' && flags.sampler !== 'ddpm') throw new UsageError(`--sampler must be ddim or ddpm, got '${flags.sampler}'`);
     const pattern = String(flags.pattern ?? 'auto').toUpperCase();
@@ -84,7 +93,10 @@ export const restore: Command = {
         progress.update(d);
       },
     });
-    const srgb = await linearToSrgb8(res.linear, res.width, res.height, { wbGains: raw.asShotWB, cam2rgb: raw.cam2rgb });
+    // The gain comes from the whole (binned) RAW, as the web page's preview and restore take it.
+    const gain = exposureGain(exposure, raw);
+    console.error(`exposure ${exposure === 'auto' ? 'auto (dcraw\'s white point)' : exposure === 'none' ? 'none' : `${exposure} EV`}: ${describeGain(gain)}`);
+    const srgb = await linearToSrgb8(res.linear, res.width, res.height, rawRenderParams(raw, gain));
     await writeFileAtomic(flags.o, await encodePng({ width: res.width, height: res.height, channels: 3, bitDepth: 8, data: srgb }));
     if (flags.linear) await writeFileAtomic(String(flags.linear), encodeTiff16Rgb(res.width, res.height, linearToU16(res.linear, res.width, res.height)));
     console.log(`restored ${res.width}x${res.height} in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${flags.o}${flags.linear ? ` and ${flags.linear}` : ''}`);
