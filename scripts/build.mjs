@@ -15,4 +15,6 @@ await build({ ...browser, entryPoints: ['src/index.ts'], outfile: 'dist/rddm.bro
 });
 // The web demo's page script (web/main.ts); `npm run web` serves it with web/index.html.
 await build({ ...browser, entryPoints: ['web/main.ts'], outfile: 'dist/web/app.js' });
-console.log('built dist/index.js, dist/cli.js, dist/rddm.browser.js, dist/web/app.js');
+// LibRaw's worker, beside it (its own CSP lets it compile WebAssembly and run embind's generated functions).
+await build({ ...browser, entryPoints: ['web/libraw-worker.ts'], outfile: 'dist/web/libraw-worker.js' });
+console.log('built dist/index.js, dist/cli.js, dist/rddm.browser.js, dist/web/app.js, dist/web/libraw-worker.js');

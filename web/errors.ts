@@ -2,6 +2,7 @@
 import { DeviceLostError } from '../src/index.js';
 import { peekDevice } from '../runtime/index.js';
 import { FormatError } from '../src/io/bytes.js';
+import { RawUnsupportedError } from '../src/raw/errors.js';
 import { WeightsError } from './weights-loader.js';
 
 export type ProblemKind = 'not-raw' | 'corrupt-raw' | 'no-webgpu' | 'no-adapter' | 'device-lost' | 'weights' | 'settings' | 'failed';
@@ -28,7 +29,9 @@ export async function describeProblem(e: unknown, doing: string): Promise<Proble
   }
   if (e instanceof FormatError) {
     // A file that is not TIFF-based at all is a different mistake from a RAW file that is damaged.
-    if (/not a DNG or CR2 file/.test(e.message)) return { kind: 'not-raw', message: `This is not a RAW file the page can read: ${e.message}. Open a DNG or a Canon CR2.` };
+    if (e instanceof RawUnsupportedError || /not a DNG or CR2 file/.test(e.message)) {
+      return { kind: 'not-raw', message: `This is not a RAW file the page can read: ${e.message}. Open a camera RAW file (DNG, CR2, NEF, ARW, CR3, RAF, RW2, ORF, …).` };
+    }
     return { kind: 'corrupt-raw', message: `The RAW file is damaged or truncated: ${e.message}.` };
   }
   // Our readers throw FormatError for every problem they check; anything else while reading is still a bad file.

@@ -48,7 +48,7 @@ function setBusy(busy: boolean): void {
   ui.sampleButton.disabled = busy;
   ui.bin.disabled = busy;
   ui.exposure.disabled = busy;
-  ui.restore.disabled = busy || !state.webgpu || !state.opened;
+  ui.restore.disabled = busy || !state.webgpu || !state.opened || !!state.opened.raw.sensor;
   ui.download.disabled = busy || !state.result;
   ui.trainButton.disabled = busy || !state.webgpu;
 }
@@ -138,14 +138,20 @@ async function openBytes(name: string, bytes: Uint8Array): Promise<void> {
   await guarded(`reading ${name}`, async () => {
     setStatus(`Reading ${name}…`, 'decoding');
     const t0 = performance.now();
-    const raw = decodeRaw(bytes, name, Number(ui.bin.value));
+    const raw = await decodeRaw(bytes, name, Number(ui.bin.value));
     const o: Opened = { name, bytes, raw, decodeMs: performance.now() - t0, preview: null, previewLinear: null, previewMs: 0, gain: gainFor(raw) };
     state.opened = o;
     const binned = ui.bin.value === '1' ? '' : ` (binned ${ui.bin.value}×${ui.bin.value})`;
-    ui.fileInfo.textContent = `${name}: ${raw.format.toUpperCase()} from ${raw.make} ${raw.model}, ${raw.width}×${raw.height}${binned}, ${raw.cfaPattern}, ${raw.bitDepth}-bit, as-shot WB [${raw.asShotWB.map((v) => v.toFixed(3)).join(', ')}]${raw.warnings.length ? ` — ${raw.warnings.join('; ')}` : ''}`;
+    const via = raw.reader === 'libraw' ? ' (read by LibRaw)' : '';
+    ui.fileInfo.textContent = `${name}: ${raw.format.toUpperCase()}${via} from ${raw.make} ${raw.model}, ${raw.width}×${raw.height}${raw.sensor ? '' : binned}, ${raw.sensor ?? raw.cfaPattern}, ${raw.bitDepth}-bit, as-shot WB [${raw.asShotWB.map((v) => v.toFixed(3)).join(', ')}]${raw.warnings.length ? ` — ${raw.warnings.join('; ')}` : ''}`;
   });
   const o = state.opened as Opened | null;
   if (!o) return;
+  if (o.raw.sensor) {
+    // Preview (bilinear demosaic) and restoration are for 2x2 Bayer mosaics.
+    setStatus(`${name} decoded (${o.raw.width}×${o.raw.height}): its ${o.raw.sensor} sensor is not a 2×2 Bayer mosaic, which the preview and restoration need.`, 'error');
+    return;
+  }
   if (!state.webgpu) {
     setStatus(`${name} decoded (${o.raw.width}×${o.raw.height}); the preview and restoration need WebGPU.`, 'error');
     return;

@@ -1,9 +1,11 @@
 // What the page does with a RAW file, in the same steps and with the same code as the CLI: decode (our DNG/CR2
-// readers), preview (bilinear demosaic + PTP with the file's as-shot white balance and colour matrix), restore
-// (restoreRaw, tile by tile) and render (PTP to 8-bit sRGB, as `rddm restore` writes its PNG). The preview and the
-// restored picture are rendered with one exposure gain, taken from the RAW as `rddm restore --exposure` takes it.
+// readers, LibRaw for other cameras), preview (bilinear demosaic + PTP with the file's as-shot white balance and
+// colour matrix), restore (restoreRaw, tile by tile) and render (PTP to 8-bit sRGB, as `rddm restore` writes its PNG).
+// The preview and the restored picture are rendered with one exposure gain, taken from the RAW as `rddm restore
+// --exposure` takes it.
 import { tensor, noGrad, tidy } from '../src/index.js';
-import { readRaw } from '../src/raw/read-raw.js';
+import { assertBayer, openRaw } from '../src/raw/open-raw.js';
+import { useLibRawWorker } from './libraw-client.js';
 import type { RawImage } from '../src/raw/raw-image.js';
 import { demosaicBilinear } from '../src/raw/bayer.js';
 import { binRaw, normalizeMosaic, restoreRaw, type RestoreStage } from '../src/rddm/restore.js';
@@ -17,8 +19,14 @@ export interface Rgb8 {
   data: Uint8Array;
 }
 
-export function decodeRaw(bytes: Uint8Array, name: string, bin: number): RawImage {
-  return binRaw(readRaw(bytes, name), bin);
+// LibRaw (for cameras our own readers do not read) runs in a worker, started on first use. Its WebAssembly
+// shares memory between threads, which needs a cross-origin-isolated page (the demo server sends COOP and COEP).
+useLibRawWorker();
+
+/** Any camera RAW; binning (as --bin) applies to Bayer mosaics only. */
+export async function decodeRaw(bytes: Uint8Array, name: string, bin: number): Promise<RawImage> {
+  const raw = await openRaw(bytes, name);
+  return raw.sensor ? raw : binRaw(raw, bin);
 }
 
 /** Planar linear camera RGB [3, H, W] → 8-bit sRGB, with the RAW's white balance and colour matrix and this gain. */
@@ -53,6 +61,7 @@ const STAGE_NAMES: Record<RestoreStage, string> = { encode: 'encode (E_raw)', un
 
 /** Restores with the CLI's defaults (one step, tiles of 128 latent pixels), timing every stage of every tile. */
 export async function restoreToSrgb(sys: RddmSystem, raw: RawImage, name: string, gain: number, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  assertBayer(raw, name);
   // As `rddm restore`: a pattern without a trained CMB-LoRA adapter would silently run untrained weights.
   const adapters = new Set(sys.unet.namedParameters().map(([k]) => /\.lora_A\.([A-Z]+)\./.exec(k)?.[1]).filter(Boolean));
   if (adapters.size && !adapters.has(raw.cfaPattern)) throw new Error(`${name}: CFA pattern ${raw.cfaPattern} has no trained adapter in the shipped weights (have ${[...adapters].join(', ')})`);

@@ -17,6 +17,7 @@ import {
   type ScanComponent,
 } from './jpeg-entropy.js';
 import { idctBlock, upsample, ycbcrToRgb } from './jpeg-pixels.js';
+import { idctBlockIslow, ycbcrToRgbExact } from './jpeg-libjpeg-exact.js';
 
 export interface JpegImage {
   width: number;
@@ -29,6 +30,8 @@ export interface JpegImage {
 export interface JpegOptions {
   /** libjpeg's triangular chroma upsampling for 4:2:2 and 4:2:0 (default true); false replicates, as djpeg -nosmooth. */
   fancyUpsampling?: boolean;
+  /** 'islow': libjpeg's integer inverse DCT and colour conversion, bit-exact with djpeg (lossy DNG tiles need that); default: float. */
+  idct?: 'float' | 'islow';
 }
 
 interface FrameComponent {
@@ -119,7 +122,7 @@ export function decodeJpeg(src: Uint8Array, name = 'JPEG', opts: JpegOptions = {
   if (!frame) throw fail('no frame header (SOF) before EOI');
   if (scans === 0) throw fail('no scan before EOI');
   for (const c of frame.comps) if (!quant[c.tq]) throw fail(`component ${c.id} uses quantisation table ${c.tq}, which the file never defines`);
-  return toPixels(frame, quant as Uint16Array[], adobeTransform, opts.fancyUpsampling ?? true);
+  return toPixels(frame, quant as Uint16Array[], adobeTransform, opts.fancyUpsampling ?? true, opts.idct === 'islow');
 }
 
 function readQuantTables(src: Uint8Array, p: number, end: number, quant: (Uint16Array | undefined)[]): void {
@@ -247,7 +250,7 @@ function decodeScan(src: Uint8Array, p: number, end: number, frame: Frame, dc: (
   return seg.end;
 }
 
-function toPixels(frame: Frame, quant: Uint16Array[], adobeTransform: number, fancy: boolean): JpegImage {
+function toPixels(frame: Frame, quant: Uint16Array[], adobeTransform: number, fancy: boolean, islow: boolean): JpegImage {
   const { width, height } = frame;
   const tmp = new Float64Array(64);
   const planes = frame.comps.map((c) => {
@@ -255,7 +258,10 @@ function toPixels(frame: Frame, quant: Uint16Array[], adobeTransform: number, fa
     const data = new Uint8Array(stride * c.paddedH * 8);
     const q = quant[c.tq]!;
     for (let by = 0; by < c.paddedH; by++) {
-      for (let bx = 0; bx < c.paddedW; bx++) idctBlock(c.coefs, (by * c.paddedW + bx) * 64, q, data, by * 8 * stride + bx * 8, stride, tmp);
+      for (let bx = 0; bx < c.paddedW; bx++) {
+        if (islow) idctBlockIslow(c.coefs, (by * c.paddedW + bx) * 64, q, data, by * 8 * stride + bx * 8, stride);
+        else idctBlock(c.coefs, (by * c.paddedW + bx) * 64, q, data, by * 8 * stride + bx * 8, stride, tmp);
+      }
     }
     const plane = { data, stride, width: Math.ceil((width * c.h) / frame.hmax), height: Math.ceil((height * c.v) / frame.vmax), sx: frame.hmax / c.h, sy: frame.vmax / c.v };
     return upsample(plane, width, height, fancy);
@@ -268,5 +274,5 @@ function toPixels(frame: Frame, quant: Uint16Array[], adobeTransform: number, fa
     for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) data[3 * i + c] = planes[c]![i]!;
     return { width, height, channels: 3, data };
   }
-  return { width, height, channels: 3, data: ycbcrToRgb(planes[0]!, planes[1]!, planes[2]!) };
+  return { width, height, channels: 3, data: (islow ? ycbcrToRgbExact : ycbcrToRgb)(planes[0]!, planes[1]!, planes[2]!) };
 }

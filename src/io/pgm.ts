@@ -26,6 +26,19 @@ export function encodePgm16(width: number, height: number, data: Uint16Array, ma
   return out;
 }
 
+/** A 16-bit P6 image of interleaved RGB samples: what `dcraw -D -4` writes for a three-colour (LinearRaw) DNG. */
+export function encodePpm16(width: number, height: number, rgb: Uint16Array): Uint8Array {
+  if (rgb.length !== width * height * 3) throw new RangeError(`encodePpm16: ${rgb.length} samples for ${width}x${height}x3`);
+  const header = new TextEncoder().encode(`P6\n${width} ${height}\n65535\n`);
+  const out = new Uint8Array(header.length + rgb.length * 2);
+  out.set(header);
+  for (let i = 0, o = header.length; i < rgb.length; i++, o += 2) {
+    out[o] = rgb[i]! >> 8;
+    out[o + 1] = rgb[i]! & 0xff;
+  }
+  return out;
+}
+
 /** A binary Netpbm image: P5 (gray) or P6 (RGB, interleaved). */
 export interface NetpbmImage extends GrayImage {
   channels: 1 | 3;

@@ -1,4 +1,4 @@
-// A minimal little-endian TIFF writer: one IFD, one strip. Enough for 16-bit linear RGB images and,
+// A minimal TIFF writer (little-endian unless asked for big-endian): one IFD, one strip. Enough for 16-bit linear RGB images and,
 // through src/raw/dng-writer.ts, for uncompressed CFA DNGs.
 
 export type TiffType = 'byte' | 'ascii' | 'short' | 'long' | 'rational' | 'srational' | 'undefined';
@@ -40,7 +40,7 @@ export function toRational(v: number, signed: boolean): [number, number] {
   return [v < 0 ? -p1 : p1, q1];
 }
 
-function encodeValues(t: TiffTag): Uint8Array {
+function encodeValues(t: TiffTag, le: boolean): Uint8Array {
   if (t.type === 'ascii') {
     const s = typeof t.values === 'string' ? t.values : String.fromCharCode(...t.values);
     return Uint8Array.from(s + '\0', (ch) => ch.charCodeAt(0) & 0xff);
@@ -56,16 +56,16 @@ function encodeValues(t: TiffTag): Uint8Array {
         out[i] = v;
         break;
       case 'short':
-        dv.setUint16(2 * i, v, true);
+        dv.setUint16(2 * i, v, le);
         break;
       case 'long':
-        dv.setUint32(4 * i, v, true);
+        dv.setUint32(4 * i, v, le);
         break;
       default: {
         const [num, den] = toRational(v, t.type === 'srational');
-        if (t.type === 'srational') dv.setInt32(8 * i, num, true);
-        else dv.setUint32(8 * i, num, true);
-        dv.setUint32(8 * i + 4, den, true);
+        if (t.type === 'srational') dv.setInt32(8 * i, num, le);
+        else dv.setUint32(8 * i, num, le);
+        dv.setUint32(8 * i + 4, den, le);
       }
     }
   });
@@ -77,9 +77,11 @@ export const TIFF_DATA_OFFSET = 8;
 
 /**
  * A TIFF holding `tags` and the image `data`. Unless the tags locate the data themselves (StripOffsets
- * or TileOffsets, relative to TIFF_DATA_OFFSET), it becomes one strip.
+ * or TileOffsets, relative to TIFF_DATA_OFFSET), it becomes one strip. `bigEndian` writes an "MM" file
+ * (the caller writes `data` in that order too).
  */
-export function encodeTiff(tags: readonly TiffTag[], data: Uint8Array): Uint8Array {
+export function encodeTiff(tags: readonly TiffTag[], data: Uint8Array, opts: { bigEndian?: boolean } = {}): Uint8Array {
+  const le = !opts.bigEndian;
   const dataAt = TIFF_DATA_OFFSET;
   const all = [...tags];
   if (!tags.some((t) => t.tag === STRIP_OFFSETS || t.tag === TILE_OFFSETS)) {
@@ -88,31 +90,31 @@ export function encodeTiff(tags: readonly TiffTag[], data: Uint8Array): Uint8Arr
   all.sort((a, b) => a.tag - b.tag); // TIFF requires ascending tag order
   const ifdAt = dataAt + data.length + (data.length & 1); // IFDs start on a word boundary
   const ifdSize = 2 + all.length * 12 + 4;
-  const encoded = all.map(encodeValues);
+  const encoded = all.map((t) => encodeValues(t, le));
   let extra = 0;
   for (const e of encoded) if (e.length > 4) extra += e.length + (e.length & 1);
   const out = new Uint8Array(ifdAt + ifdSize + extra);
   const dv = new DataView(out.buffer);
-  out.set([0x49, 0x49, 42, 0]);
-  dv.setUint32(4, ifdAt, true);
+  out.set(le ? [0x49, 0x49, 42, 0] : [0x4d, 0x4d, 0, 42]);
+  dv.setUint32(4, ifdAt, le);
   out.set(data, dataAt);
-  dv.setUint16(ifdAt, all.length, true);
+  dv.setUint16(ifdAt, all.length, le);
   let valueAt = ifdAt + ifdSize;
   all.forEach((t, i) => {
     const e = encoded[i]!;
     const at = ifdAt + 2 + i * 12;
-    dv.setUint16(at, t.tag, true);
-    dv.setUint16(at + 2, TYPE_CODE[t.type], true);
-    dv.setUint32(at + 4, e.length / TYPE_SIZE[t.type], true);
+    dv.setUint16(at, t.tag, le);
+    dv.setUint16(at + 2, TYPE_CODE[t.type], le);
+    dv.setUint32(at + 4, e.length / TYPE_SIZE[t.type], le);
     if (e.length <= 4) {
       out.set(e, at + 8);
     } else {
-      dv.setUint32(at + 8, valueAt, true);
+      dv.setUint32(at + 8, valueAt, le);
       out.set(e, valueAt);
       valueAt += e.length + (e.length & 1);
     }
   });
-  dv.setUint32(ifdAt + ifdSize - 4, 0, true); // no next IFD
+  dv.setUint32(ifdAt + ifdSize - 4, 0, le); // no next IFD
   return out;
 }
 

@@ -20,11 +20,22 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The LibRaw worker's own policy (a dedicated worker takes the CSP of its script's response): it may compile
+ * WebAssembly and, for libraw-wasm's embind glue, build functions with `new Function`. It has no DOM, fetches
+ * only from this server (the .wasm) and talks to the page by messages.
+ */
+export const WORKER_CONTENT_SECURITY_POLICY = ["default-src 'none'", "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'", "connect-src 'self'"].join('; ');
+const WORKER_SCRIPTS = new Set(['/libraw-worker.js']);
+
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
+  // Cross-origin isolation (COOP + COEP): LibRaw's WebAssembly build shares its memory between threads, which
+  // browsers allow only on isolated pages.
   'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
   'cross-origin-resource-policy': 'same-origin',
   'cache-control': 'no-cache',
 };
@@ -42,6 +53,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.dng': 'image/x-adobe-dng',
   '.cr2': 'image/x-canon-cr2',
   '.safetensors': 'application/octet-stream',
+  '.wasm': 'application/wasm',
 };
 
 export interface WebServerOptions {
@@ -126,7 +138,8 @@ function handler(mounts: readonly Mount[], allowedHosts: () => Set<string>) {
       if (mount.ext && !mount.ext.includes(ext)) throw new HttpError(404, 'not found');
       const st = statSync(file);
       if (!st.isFile()) throw new HttpError(404, 'not found');
-      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'content-length': st.size });
+      const csp = WORKER_SCRIPTS.has(path) ? { 'content-security-policy': WORKER_CONTENT_SECURITY_POLICY } : {};
+      res.writeHead(200, { ...SECURITY_HEADERS, ...csp, 'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'content-length': st.size });
       if (req.method === 'HEAD') {
         res.end();
         return;
@@ -149,8 +162,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<{ url: str
     { prefix: '/weights/', dir: resolve(root, 'weights') },
     { prefix: '/samples/', dir: resolve(root, 'samples') },
     { prefix: '/dist/', dir: resolve(root, 'dist'), ext: ['.js', '.map'] },
+    // LibRaw's WebAssembly, straight from the installed package (the page fetches it only for other cameras' files).
+    { prefix: '/libraw/', dir: resolve(root, 'node_modules/libraw-wasm/dist'), names: ['libraw.wasm'] },
     // The bundle lives outside web/ (it is built); everything else at the top level comes from web/.
-    { prefix: '/', dir: appDir, names: ['app.js', 'app.js.map'] },
+    { prefix: '/', dir: appDir, names: ['app.js', 'app.js.map', 'libraw-worker.js', 'libraw-worker.js.map'] },
     { prefix: '/', dir: resolve(root, 'web'), ext: ['.html', '.css', '.svg', '.png', '.ico'] },
   ];
   let port = opts.port;

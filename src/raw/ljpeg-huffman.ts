@@ -6,26 +6,32 @@
 /** Lookup table indexed by the next 16 bits: (code length << 8) | SSSS, or 0 for an invalid code. */
 export type HuffmanLut = Uint16Array;
 
+/** Widest difference category we decode: dcraw and LibRaw read up to 25 bits for a category (getbits' limit). */
+export const MAX_CATEGORY = 25;
+
 /**
- * Builds the lookahead table from a DHT's BITS (counts per code length 1..16) and HUFFVAL. Returns an
- * error string instead of a table when the definition is impossible.
+ * Builds the lookahead table from a DHT's BITS (counts per code length 1..16) and HUFFVAL. Like dcraw and
+ * LibRaw, and unlike T.81's letter, it accepts what real encoders write: symbols above 16 (cinema-camera DNGs
+ * list category 17 and beyond; a symbol is only refused when a scan uses it) and more codes than fit (the
+ * surplus cannot be reached and is dropped). Returns an error string when the table is empty.
  */
 export function buildHuffmanLut(bits: readonly number[], values: readonly number[]): HuffmanLut | string {
   const lut = new Uint16Array(1 << 16);
   let code = 0;
   let k = 0;
+  let used = 0;
   for (let len = 1; len <= 16; len++) {
     for (let i = 0; i < bits[len - 1]!; i++, k++) {
-      if (code >= 1 << len) return `Huffman table has more codes of length ${len} than fit`;
-      const v = values[k]!;
-      if (v > 16) return `Huffman table holds difference category ${v}; lossless JPEG allows 0..16`;
+      if (code >= 1 << len) continue;
+      const v = values[k]! & 0xff;
       const shift = 16 - len;
       lut.fill((len << 8) | v, code << shift, (code + 1) << shift);
       code++;
+      used++;
     }
     code <<= 1;
   }
-  return lut;
+  return used > 0 ? lut : 'Huffman table defines no codes';
 }
 
 export interface EntropySegments {
@@ -81,6 +87,8 @@ export function decodeDifferences(
   outAt: number,
   rows: number,
   width: number,
+  /** DNG 1.0 files follow T.81's letter: category 16 carries 16 extra bits (later ones, and dcraw for them, read none). */
+  category16ReadsBits = false,
 ): string | null {
   const nc = tables.length;
   // Bytes past `end` read as zeros; the check after each row turns their use into a truncation error.
@@ -111,9 +119,10 @@ export function decodeDifferences(
         cnt -= e >> 8;
         const s = e & 0xff;
         let diff = 0;
-        if (s === 16) {
+        if (s === 16 && !category16ReadsBits) {
           diff = 32768;
         } else if (s !== 0) {
+          if (s > MAX_CATEGORY) return `difference category ${s} in row ${row} is wider than the ${MAX_CATEGORY} bits any decoder reads`;
           if (cnt < s) {
             while (cnt <= 24) {
               buf = (buf << 8) | (pos < safeEnd ? data[pos]! : 0);
@@ -123,7 +132,8 @@ export function decodeDifferences(
           }
           const v = (buf >>> (cnt - s)) & ((1 << s) - 1);
           cnt -= s;
-          // A leading 0 bit marks a negative difference (T.81 F.2.2.1 "EXTEND").
+          // A leading 0 bit marks a negative difference (T.81 F.2.2.1 "EXTEND"); categories above 16 extend the
+          // same way, as dcraw does, and the sum is kept modulo 2^16.
           diff = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
         }
         out[o++] = diff;

@@ -1,8 +1,15 @@
 // Lossless JPEG (ITU T.81 process 14, SOF3) with predictors 1–7: what Canon CR2 and compressed DNG
-// use. One interleaved scan, all sampling factors 1 (Canon sRAW's subsampled variant is rejected).
+// use. One interleaved scan, all sampling factors 1 (Canon sRAW's subsampled variant, and DCT frames some DNG
+// writers put under compression 7, are refused as unsupported: openRaw hands those files to LibRaw).
+// Where real encoders stray from T.81 we read what dcraw and LibRaw read (their ljpeg_start / ljpeg_diff):
+// Huffman symbols above 16, overfull tables, a scan naming a table never defined (component c then uses
+// the last table defined at or below c), predictor values outside 1..7 (no prediction inside the image, as
+// dcraw's "default: pred = 0"), 1-bit precision and DNG 1.0's 16-bit category 16. One place we keep to T.81:
+// the first row after a restart marker is predicted from the left (dcraw applies the scan's predictor there;
+// Adobe's DNG SDK and T.81 do not), which only matters for predictors other than 1.
 
 import { buildHuffmanLut, decodeDifferences, extractEntropySegments, type HuffmanLut } from './ljpeg-huffman.js';
-import { rawError } from './errors.js';
+import { rawError, RawUnsupportedError } from './errors.js';
 
 export interface LjpegImage {
   /** Frame size in samples per component. */
@@ -18,6 +25,8 @@ export interface LjpegImage {
 export interface LjpegOptions {
   /** Reject frames with more samples than this before allocating (the caller knows what to expect). */
   maxSamples?: number;
+  /** Category 16 carries 16 extra bits (DNG 1.0 files, as dcraw reads them); otherwise it means 32768 and reads none. */
+  category16ReadsBits?: boolean;
 }
 
 /** Decodes one lossless JPEG; errors read "NAME: WHAT: problem", e.g. "IMG.CR2: raw data: …". */
@@ -66,13 +75,13 @@ export function decodeLosslessJpeg(src: Uint8Array, name: string, what = 'lossle
       for (let c = 0; c < nf; c++) {
         ids.push(src[body + 6 + 3 * c]!);
         const hv = src[body + 7 + 3 * c]!;
-        if (hv !== 0x11) throw fail(`component ${c} has sampling factors ${hv >> 4}x${hv & 15}; only 1x1 is supported`);
+        if (hv !== 0x11) throw new RawUnsupportedError(name, `${what}: component ${c} has sampling factors ${hv >> 4}x${hv & 15} (Canon sRAW/mRAW); only 1x1 is supported`);
       }
       frame = { precision: src[body]!, height: u16(body + 1), width: u16(body + 3), ids };
-      if (frame.precision < 2 || frame.precision > 16) throw fail(`sample precision ${frame.precision} is outside 2..16`);
+      if (frame.precision < 1 || frame.precision > 16) throw fail(`sample precision ${frame.precision} is outside 1..16`);
       if (frame.width === 0 || frame.height === 0) throw fail(`frame is ${frame.width}x${frame.height}`);
     } else if (marker >= 0xffc0 && marker <= 0xffcf && marker !== 0xffc4 && marker !== 0xffc8 && marker !== 0xffcc) {
-      throw fail(`uses JPEG process SOF${marker - 0xffc0}; only lossless SOF3 is supported`);
+      throw new RawUnsupportedError(name, `${what}: uses JPEG process SOF${marker - 0xffc0}; only lossless SOF3 is supported`);
     } else if (marker === 0xffdd) {
       restartInterval = u16(body);
     } else if (marker === 0xffda) {
@@ -101,13 +110,15 @@ function decodeScan(
   for (let c = 0; c < ns; c++) {
     const id = src[body + 1 + 2 * c]!;
     if (id !== frame.ids[c]) throw fail(`scan component ${id} does not match frame component ${frame.ids[c]}`);
-    const t = tables[src[body + 2 + 2 * c]! >> 4];
+    // dcraw ignores the scan's selectors (component c takes table c, or the last defined below it): fall back
+    // to that when the selected table was never defined.
+    let t = tables[src[body + 2 + 2 * c]! >> 4];
+    for (let k = Math.min(c, 3); !t && k >= 0; k--) t = tables[k];
     if (!t) throw fail(`component ${c} uses an undefined Huffman table`);
     scanTables.push(t);
   }
   const predictor = src[body + 1 + 2 * ns]!;
   const pointTransform = src[body + 3 + 2 * ns]! & 15;
-  if (predictor < 1 || predictor > 7) throw fail(`predictor ${predictor} is not one of 1..7`);
   if (pointTransform >= frame.precision) throw fail(`point transform ${pointTransform} >= precision`);
 
   const { width, height, precision } = frame;
@@ -131,7 +142,7 @@ function decodeScan(
   const out = new Uint16Array(samples);
   for (let k = 0; k < intervals; k++) {
     const rows = Math.min(rowsPerInterval, height - k * rowsPerInterval);
-    const err = decodeDifferences(seg.data, seg.starts[k]!, seg.starts[k + 1]!, scanTables, out, k * rowsPerInterval * rowLen, rows, width);
+    const err = decodeDifferences(seg.data, seg.starts[k]!, seg.starts[k + 1]!, scanTables, out, k * rowsPerInterval * rowLen, rows, width, opts.category16ReadsBits);
     if (err) throw fail(intervals > 1 ? `${err} (restart interval ${k})` : err);
   }
   reconstruct(out, width, height, nf, predictor, precision - pointTransform, rowsPerInterval);
@@ -167,7 +178,8 @@ function reconstruct(d: Uint16Array, width: number, height: number, nf: number, 
         case 4: p = a + b - c; break;
         case 5: p = a + ((b - c) >> 1); break;
         case 6: p = b + ((a - c) >> 1); break;
-        default: p = (a + b) >> 1;
+        case 7: p = (a + b) >> 1; break;
+        default: p = 0; // dcraw's reading of the reserved predictor values
       }
       d[i] = (d[i]! + p) & 0xffff;
     }

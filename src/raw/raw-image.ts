@@ -3,6 +3,8 @@
 
 import { BAYER_PATTERNS, type BayerPattern } from './bayer-pattern.js';
 
+export type NonBayerSensor = 'X-Trans' | 'monochrome' | 'Foveon' | 'linear RGB' | 'other CFA';
+
 /** Colours of the 2×2 tile at the active area's top-left, read row by row (the project's BayerPattern). */
 export type CfaPattern = BayerPattern;
 
@@ -14,10 +16,13 @@ export interface RawImage {
   /** Active area size; the mosaic has exactly width*height samples. */
   width: number;
   height: number;
-  /** Active area, row-major, raw sensor values (black level not subtracted). */
+  /**
+   * Active area, row-major, raw sensor values (black level not subtracted). A 'linear RGB' sensor (LinearRaw
+   * DNG) holds three interleaved samples per pixel, so width*height*3 values.
+   */
   mosaic: Uint16Array;
   cfaPattern: CfaPattern;
-  /** Black level per 2×2 position in pattern order: (0,0), (0,1), (1,0), (1,1). */
+  /** Black level per 2×2 position in pattern order: (0,0), (0,1), (1,0), (1,1) (linear RGB: R, G, G, B). */
   blackLevel: [number, number, number, number];
   whiteLevel: number;
   /** As-shot white-balance multipliers [r, g, b] with g = 1 (dcraw's "camera multipliers"). */
@@ -31,7 +36,17 @@ export interface RawImage {
   /** EXIF orientation 1..8 (1 = as stored). */
   orientation: number;
   iso?: number;
-  format: 'dng' | 'cr2';
+  /** The file's format as sniffed from its bytes ('raw': another camera format, read through LibRaw). */
+  format: 'dng' | 'cr2' | 'raw';
+  /** Which decoder produced this: our own readers, or LibRaw (openRaw's fallback). Absent: ours. */
+  reader?: 'rddm' | 'libraw';
+  /**
+   * The sensor's colour layout when it is not a 2×2 RGB Bayer mosaic (absent: Bayer, described by cfaPattern).
+   * Such images open for `info` and `decode`; restoration needs a Bayer mosaic and refuses them.
+   */
+  sensor?: NonBayerSensor;
+  /** DNG DefaultCrop: the part of the active area meant to be shown, relative to its top-left. */
+  defaultCrop?: { left: number; top: number; width: number; height: number };
   /** Non-fatal problems, e.g. a camera without a known colour matrix. */
   warnings: string[];
 }

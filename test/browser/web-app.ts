@@ -10,6 +10,7 @@ import { bundleForBrowser } from '../helpers/browser.js';
 export async function startDemo(): Promise<{ url: string; origin: string; close(): Promise<void> }> {
   const appDir = mkdtempSync(join(tmpdir(), 'rddm-web-'));
   writeFileSync(join(appDir, 'app.js'), await bundleForBrowser('web/main.ts'));
+  writeFileSync(join(appDir, 'libraw-worker.js'), await bundleForBrowser('web/libraw-worker.ts'));
   const srv = await startWebServer({ root: process.cwd(), appDir, port: 0 });
   return {
     url: srv.url,

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY, startWebServer } from '../../src/node/web-server.js';
+import { CONTENT_SECURITY_POLICY, startWebServer, WORKER_CONTENT_SECURITY_POLICY } from '../../src/node/web-server.js';
 
 /** A raw HTTP request: the path goes on the wire exactly as given (fetch() would normalise `..` away). */
 function get(port: number, path: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
@@ -31,6 +31,7 @@ describe('web demo server', () => {
     writeFileSync(join(root, 'web/style.css'), 'body{}');
     writeFileSync(join(root, 'web/main.ts'), 'export {};');
     writeFileSync(join(root, 'app/app.js'), 'console.log(1);');
+    writeFileSync(join(root, 'app/libraw-worker.js'), 'console.log(2);');
     writeFileSync(join(root, 'weights/rddm-tiny/manifest.json'), '{"format":"rddm-weights-1"}');
     writeFileSync(join(root, 'weights/.hidden'), 'dot');
     writeFileSync(join(root, 'samples/a.dng'), readFileSync('samples/astronaut-256.dng'));
@@ -38,6 +39,9 @@ describe('web demo server', () => {
     writeFileSync(join(root, 'dist/notes.txt'), secret);
     mkdirSync(join(root, 'outside'));
     writeFileSync(join(root, 'outside/passwd'), secret);
+    mkdirSync(join(root, 'node_modules/libraw-wasm/dist'), { recursive: true });
+    writeFileSync(join(root, 'node_modules/libraw-wasm/dist/libraw.wasm'), new Uint8Array([0, 0x61, 0x73, 0x6d]));
+    writeFileSync(join(root, 'node_modules/libraw-wasm/dist/libraw.js'), secret);
     symlinkSync(join(root, 'outside'), join(root, 'samples/escape'));
     const srv = await startWebServer({ root, appDir: join(root, 'app'), port: 0 });
     port = srv.port;
@@ -59,6 +63,7 @@ describe('web demo server', () => {
       ['/app.js', 'text/javascript; charset=utf-8'],
       ['/weights/rddm-tiny/manifest.json', 'application/json'],
       ['/samples/a.dng', 'image/x-adobe-dng'],
+      ['/libraw/libraw.wasm', 'application/wasm'],
     ];
     for (const [path, type] of cases) {
       const r = await get(port, path);
@@ -66,9 +71,15 @@ describe('web demo server', () => {
       expect(r.headers['content-type'], path).toBe(type);
       expect(r.headers['content-security-policy'], path).toBe(CONTENT_SECURITY_POLICY);
       expect(r.headers['x-content-type-options'], path).toBe('nosniff');
+      // Cross-origin isolated, so LibRaw's shared WebAssembly memory is allowed.
+      expect([r.headers['cross-origin-opener-policy'], r.headers['cross-origin-embedder-policy']], path).toEqual(['same-origin', 'require-corp']);
     }
     const dng = await get(port, '/samples/a.dng');
     expect(dng.body.length).toBe(readFileSync('samples/astronaut-256.dng').length);
+    // Only the LibRaw worker's script may evaluate code (libraw-wasm's embind glue needs `new Function`).
+    const worker = await get(port, '/libraw-worker.js');
+    expect([worker.status, worker.headers['content-security-policy']]).toEqual([200, WORKER_CONTENT_SECURITY_POLICY]);
+    expect(WORKER_CONTENT_SECURITY_POLICY).toBe("default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src 'self'");
     // Error answers carry the headers too.
     const missing = await get(port, '/nothing-here.html');
     expect(missing.status).toBe(404);
@@ -95,6 +106,8 @@ describe('web demo server', () => {
       '/../package.json',
       '//package.json',
       '/package.json',
+      '/libraw/libraw.js',
+      '/libraw/../libraw-wasm/package.json',
     ];
     for (const path of attempts) {
       const r = await get(port, path);

@@ -83,7 +83,7 @@ export function tiffEntryMutants(seed: Uint8Array, count: number, rngSeed: numbe
   const le = seed[0] === 0x49;
   const ifd = dv.getUint32(4, le);
   const n = dv.getUint16(ifd, le);
-  const big = [...INTERESTING, 30000, 65536, 1 << 20, 1 << 28, 0x3fffffff, seed.length, seed.length - 1, seed.length + 1];
+  const big = [...INTERESTING, 30000, 65536, 1 << 20, 1 << 28, 0x3fffffff, 34892, 34893, 34894, 34895, seed.length, seed.length - 1, seed.length + 1];
   const out: FuzzInput[] = [];
   for (let i = 0; i < count; i++) {
     const m = seed.slice();

@@ -6,6 +6,14 @@ export interface LjpegEncodeOptions {
   predictor?: number;
   /** Rows per restart interval (0 = none). */
   restartRows?: number;
+  /**
+   * Write what some cinema-camera encoders do: one table listing categories 0..17 for every component, and
+   * differences taken without wrapping them to 16 bits where the prediction leaves 0..65535 (predictors 4–7 on
+   * 16-bit data reach 17 bits). Decoders that add modulo 2^16, as dcraw does, read the same samples.
+   */
+  wide?: boolean;
+  /** Category 16 followed by 16 bits, as DNG 1.0 files write it (later DNGs and T.81: no bits). */
+  category16Bits?: boolean;
 }
 
 // Two fixed Huffman tables with different code lengths, so per-component table selection is tested.
@@ -14,6 +22,9 @@ const TABLES = [
   { bits: [0, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], values: Array.from({ length: 17 }, (_, i) => i) },
   { bits: [0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], values: Array.from({ length: 17 }, (_, i) => 16 - i) },
 ];
+
+// Categories 0..17: 2 bits for 0, 3 bits for 1..5, then 4..15 bits for 6..17.
+const WIDE_TABLE = { bits: [0, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], values: Array.from({ length: 18 }, (_, i) => i) };
 
 function codesOf(t: { bits: number[]; values: number[] }): { code: number; len: number }[] {
   const out: { code: number; len: number }[] = [];
@@ -79,19 +90,20 @@ export function encodeLosslessJpeg(samples: Uint16Array, width: number, height: 
   const raw = (...bytes: number[]): void => bytes.forEach((b) => out.byte(b));
   raw(0xff, 0xd8);
   const segment = (marker: number, body: number[]): void => raw(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body);
+  const tables = opts.wide ? [WIDE_TABLE, WIDE_TABLE] : TABLES;
   const dht: number[] = [];
-  TABLES.forEach((t, id) => dht.push(id, ...t.bits, ...t.values));
+  tables.forEach((t, id) => dht.push(id, ...t.bits, ...t.values));
   segment(0xc4, dht);
   const sof = [precision, height >> 8, height & 0xff, width >> 8, width & 0xff, components];
   for (let c = 0; c < components; c++) sof.push(c + 1, 0x11, 0);
   segment(0xc3, sof);
   if (restartRows > 0) segment(0xdd, [(restartRows * width) >> 8, (restartRows * width) & 0xff]);
   const sos = [components];
-  for (let c = 0; c < components; c++) sos.push(c + 1, (c % 2) << 4);
+  for (let c = 0; c < components; c++) sos.push(c + 1, Math.min(c, tables.length - 1) << 4);
   sos.push(psv, 0, 0);
   segment(0xda, sos);
 
-  const codes = TABLES.map(codesOf);
+  const codes = tables.map(codesOf);
   const w = out;
   let interval = 0;
   for (let y = 0; y < height; y++) {
@@ -111,10 +123,12 @@ export function encodeLosslessJpeg(samples: Uint16Array, width: number, height: 
         else p = predict(psv, a, b, samples[i - stride - components]!);
         let d = (samples[i]! - p) & 0xffff;
         if (d >= 0x8000) d -= 0x10000;
+        // Unwrapped, a difference needing 17 bits stays so (category 17); one needing 16 wraps as usual.
+        if (opts.wide && Math.abs(samples[i]! - p) >= 0x10000) d = samples[i]! - p;
         const ssss = d === -0x8000 ? 16 : d === 0 ? 0 : 32 - Math.clz32(Math.abs(d));
-        const { code, len } = codes[c % 2]![ssss]!;
+        const { code, len } = codes[Math.min(c, codes.length - 1)]![ssss]!;
         w.put(code, len);
-        if (ssss > 0 && ssss < 16) w.put(d > 0 ? d : d + (1 << ssss) - 1, ssss);
+        if (ssss > 0 && (ssss !== 16 || opts.category16Bits)) w.put(d > 0 ? d : d + (1 << ssss) - 1, ssss);
       }
     }
   }

@@ -67,3 +67,11 @@ export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : n;
 }
+
+/**
+ * A headerless AVT F-080C sensor dump: 1024x768 8-bit RGGB samples and nothing else. dcraw and LibRaw tell the
+ * camera from the file size alone, so it stands in for a camera format our own readers do not read.
+ */
+export function avtF080c(seed = 6): Uint8Array {
+  return Uint8Array.from(syntheticMosaic(1024, 768, 8, seed));
+}

@@ -17,17 +17,19 @@ import { buildDng } from '../helpers/dng-builder.js';
 import { encodeLosslessJpeg } from '../helpers/ljpeg-encoder.js';
 import { fuzzCount, mutants, randomInputs, runFuzz, tiffEntryMutants, type FuzzTarget } from '../helpers/fuzz.js';
 import { syntheticMosaic, testRawPath } from '../helpers/test-raw.js';
+import { need } from '../helpers/requirements.js';
 
 function checkWellFormed(r: RawImage): void {
   expect(Number.isInteger(r.width) && r.width > 0 && Number.isInteger(r.height) && r.height > 0).toBe(true);
   expect(r.mosaic).toBeInstanceOf(Uint16Array);
-  expect(r.mosaic.length).toBe(r.width * r.height);
+  expect(r.mosaic.length).toBe(r.width * r.height * (r.sensor === 'linear RGB' ? 3 : 1));
   expect(CFA_PATTERNS).toContain(r.cfaPattern);
   expect(r.blackLevel.length).toBe(4);
   expect([...r.blackLevel, r.whiteLevel, ...r.asShotWB, ...r.cam2rgb.flat()].every(Number.isFinite)).toBe(true);
   expect(r.cam2rgb.length === 3 && r.cam2rgb.every((row) => row.length === 3)).toBe(true);
   expect(r.orientation >= 1 && r.orientation <= 8).toBe(true);
   expect(['dng', 'cr2']).toContain(r.format);
+  expect([undefined, 'linear RGB']).toContain(r.sensor);
   expect(Array.isArray(r.warnings)).toBe(true);
 }
 
@@ -85,6 +87,31 @@ describe('readRaw fuzzing', () => {
         ...mutants(file, n, 1 + k),
         ...mutants(file, n, 11 + k, ifdOffset(file)),
         ...tiffEntryMutants(file, n, 21 + k),
+      ]);
+      expect(s.ok).toBeGreaterThan(0);
+      expect(s.rejected).toBeGreaterThan(0);
+    }
+  });
+
+  it('survives mutations of Deflate (integer and float, DNG predictors), category-17 lossless-JPEG, big-endian and lossy-JPEG DNGs', async () => {
+    const intDeflate = buildDng(syntheticMosaic(40, 30, 16), 40, 30, { tile: [16, 16], compression: 8, bits: 16, predictor: 34892, activeArea: [1, 2, 29, 38] });
+    const floats = Float32Array.from(syntheticMosaic(40, 30, 12, 7), (v) => v / 4096);
+    const floatDeflate = buildDng(floats, 40, 30, { tile: [16, 16], compression: 8, bits: 16, float: true, predictor: 34894 });
+    const wide = buildDng(syntheticMosaic(40, 30, 16, 2), 40, 30, { tile: [16, 16], compression: 7, bits: 16, ljpeg: { predictor: 4, wide: true }, bigEndian: true, gainMap: true, blackDelta: { v: new Array(30).fill(1) } });
+    // Lossy DNG: LinearRaw RGB in baseline JPEG tiles (written by libjpeg's cjpeg).
+    need('cjpeg');
+    const lossy = buildDng(syntheticMosaic(40 * 3, 30, 8, 3), 40, 30, { tile: [16, 16], compression: 1, bits: 8, sensor: 'linear', lossy: {} });
+    const seeds = [['Deflate DNG', intDeflate], ['float Deflate DNG', floatDeflate], ['category-17 big-endian DNG', wide], ['lossy JPEG DNG', lossy]] as const;
+    const n = fuzzCount(100);
+    for (const [k, [name, file]] of seeds.entries()) {
+      const be = file[0] === 0x4d;
+      const ifd = new DataView(file.buffer, file.byteOffset).getUint32(4, !be);
+      // Deflate planes may hold up to 256 samples per file byte (Float32 while decoding), a tile up to 1032x its bytes.
+      const s = await runFuzz({ ...rawTarget, name: `readRaw ${name}`, allocationBound: (b) => 1100 * b + (1 << 20) }, [
+        { bytes: file, label: 'unmutated' },
+        ...mutants(file, n, 31 + k),
+        ...mutants(file, n, 41 + k, ifd),
+        ...tiffEntryMutants(file, n, 51 + k),
       ]);
       expect(s.ok).toBeGreaterThan(0);
       expect(s.rejected).toBeGreaterThan(0);

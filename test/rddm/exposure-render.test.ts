@@ -54,7 +54,7 @@ describe('rendering at an exposure', () => {
   });
 
   it('the CLI defaults to dcraw\'s automatic brightness; the web pipeline renders the preview and the PNG with the same gain, the same pixels', async () => {
-    const raw = decodeRaw(new Uint8Array(readFileSync(SAMPLE)), 'astronaut-256.dng', BIN);
+    const raw = await decodeRaw(new Uint8Array(readFileSync(SAMPLE)), 'astronaut-256.dng', BIN);
     const gain = autoExposureGain(raw);
     const auto = await cliRestore([]);
     expect(auto.log).toContain(`exposure auto (dcraw's white point): ${describeGain(gain)}`);

@@ -1,13 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { inputFile, parseArgs, UsageError, type Command } from '../command.js';
-import { readRaw } from '../../raw/read-raw.js';
 import type { RawImage } from '../../raw/raw-image.js';
+import { readRawFile } from '../../node/raw-file.js';
+import { readerFlag } from '../reader-flag.js';
 
 /** The metadata `rddm info` reports (everything but the pixels). */
 export function rawInfo(raw: RawImage) {
   const { make, model, width, height, cfaPattern, blackLevel, whiteLevel, asShotWB, cam2rgb, bitDepth, orientation, iso, format, warnings } = raw;
-  return { format, make, model, width, height, cfaPattern, blackLevel, whiteLevel, asShotWB, cam2rgb, bitDepth, orientation, iso, warnings };
+  // A non-Bayer sensor has no 2x2 pattern: `sensor` names it instead.
+  const layout = raw.sensor ? { sensor: raw.sensor } : { cfaPattern };
+  return { format, reader: raw.reader ?? 'rddm', make, model, width, height, ...layout, ...(raw.defaultCrop ? { defaultCrop: raw.defaultCrop } : {}), blackLevel, whiteLevel, asShotWB, cam2rgb, bitDepth, orientation, iso, warnings };
 }
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(4));
@@ -15,13 +16,16 @@ const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(
 export const info: Command = {
   name: 'info',
   summary: 'print a RAW file’s size, CFA pattern, levels, white balance and colour matrix',
-  usage: 'usage: rddm info FILE.{dng,cr2} [--json]',
+  usage: `usage: rddm info FILE [--json] [--reader auto|native|libraw]
+  FILE is any camera RAW: DNG and Canon CR2 are read by rddm's own decoders, other formats (NEF, ARW, CR3, RAF,
+  RW2, ORF, PEF, SRW, ...) and non-Bayer DNGs through LibRaw. --reader native|libraw picks one decoder.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { boolean: ['json'] });
+    const { flags, positionals } = parseArgs(args, { boolean: ['json'], string: ['reader'] });
+    const reader = readerFlag(flags.reader);
     if (positionals.length !== 1) throw new UsageError('expected exactly one FILE');
     const path = positionals[0]!;
     inputFile(path, 'RAW file');
-    const raw = readRaw(new Uint8Array(await readFile(path)), basename(path));
+    const raw = await readRawFile(path, reader);
     const meta = rawInfo(raw);
     if (flags.json) {
       // Number arrays on one line: a 3x3 matrix reads as three rows.
@@ -29,10 +33,11 @@ export const info: Command = {
       return 0;
     }
     const rows: [string, string][] = [
-      ['file', `${path} (${meta.format.toUpperCase()})`],
+      ['file', `${path} (${meta.format.toUpperCase()}, read by ${meta.reader === 'libraw' ? 'LibRaw' : 'rddm'})`],
       ['camera', `${meta.make} ${meta.model}`],
       ['active area', `${meta.width} x ${meta.height}`],
-      ['CFA pattern', meta.cfaPattern],
+      ...(meta.defaultCrop ? [['default crop', `${meta.defaultCrop.width} x ${meta.defaultCrop.height} at (${meta.defaultCrop.left}, ${meta.defaultCrop.top})`] as [string, string]] : []),
+      meta.sensor ? ['sensor', `${meta.sensor} (not a Bayer mosaic: rddm restore refuses it)`] : ['CFA pattern', meta.cfaPattern ?? ''],
       ['bit depth', String(meta.bitDepth)],
       ['black level', meta.blackLevel.map(fmt).join(' ')],
       ['white level', fmt(meta.whiteLevel)],

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
 import { init } from '../../index.js';
-import { readRaw } from '../../raw/read-raw.js';
+import { readRawFile } from '../../node/raw-file.js';
+import { readerFlag } from '../reader-flag.js';
+import { assertBayer } from '../../raw/open-raw.js';
 import { isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
 import { encodePng } from '../../io/png.js';
 import { encodeTiff16Rgb } from '../../io/tiff-writer.js';
@@ -18,9 +19,12 @@ import { defaultWeightsDir } from '../../node/paths.js';
 export const restore: Command = {
   name: 'restore',
   summary: 'restore a RAW photo (DNG or CR2) to sRGB PNG (and 16-bit linear TIFF) with RDDM',
-  usage: `usage: rddm restore FILE.dng|FILE.cr2 -o OUT.png [--pattern auto|RGGB|…] [--steps 1] [--sampler ddim|ddpm]
+  usage: `usage: rddm restore FILE -o OUT.png [--pattern auto|RGGB|…] [--steps 1] [--sampler ddim|ddpm]
                     [--start-t 250] [--tile N] [--linear OUT.tiff] [--weights DIR] [--bin K] [--seed 0] [--max-memory MIB]
                     [--ensemble] [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--exposure auto|none|EV]
+                    [--reader auto|native|libraw]
+  FILE is any camera RAW with a 2x2 Bayer sensor (other formats open through LibRaw; X-Trans, Foveon and
+  monochrome sensors are refused).
   --exposure: ${EXPOSURE_HELP}. Default auto, as RAW converters render; the --linear TIFF is never scaled.
   --ensemble restores each tile and its three mirrors (each its own Bayer pattern's adapter) and averages them:
   4× the time, ~0.3 dB better on the held-out pairs.
@@ -35,7 +39,7 @@ export const restore: Command = {
   over it, or over the device's storage-binding limit, is refused before it starts, naming the --tile or --bin that fits.`,
   async run(args) {
     const { flags, positionals } = parseArgs(args, {
-      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix', 'colour-fix-band', 'exposure'],
+      string: ['o', 'pattern', 'steps', 'sampler', 'start-t', 'tile', 'linear', 'weights', 'seed', 'bin', 'max-memory', 'colour-fix', 'colour-fix-band', 'exposure', 'reader'],
       boolean: ['ensemble'],
       alias: { '-o': '--o' },
     });
@@ -64,7 +68,9 @@ export const restore: Command = {
     if (flags.linear !== undefined) outputPath(String(flags.linear), '--linear');
     const weights = String(flags.weights ?? defaultWeightsDir());
     inputFile(join(weights, 'manifest.json'), `weights manifest (--weights ${weights} holds none)`);
-    const raw = binRaw(readRaw(new Uint8Array(readFileSync(file)), file), bin);
+    const opened = await readRawFile(file, readerFlag(flags.reader));
+    assertBayer(opened, file);
+    const raw = binRaw(opened, bin);
     if (pattern !== 'AUTO') raw.cfaPattern = pattern as BayerPattern;
     await init();
     const { sys } = await loadRddmDir(weights);
