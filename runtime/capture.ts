@@ -102,8 +102,11 @@ export class CapturedGraph {
     }
   }
 
-  /** Re-runs the captured commands. Throws, before running anything, when a buffer it relies on was released. */
-  replay(): void {
+  /**
+   * Re-runs the captured commands. Throws, before running anything, when a buffer it relies on was released.
+   * `encoded` (the profiler's) is told how long each dispatch took to encode.
+   */
+  replay(encoded?: (name: string, startMs: number) => void, now?: () => number): void {
     if (this.disposed) throw new GpuError('this captured step was disposed');
     const gone = this.held.find((b) => this.pool.isReleased(b));
     if (gone) {
@@ -124,9 +127,12 @@ export class CapturedGraph {
     }
     for (const s of this.steps) {
       switch (s.kind) {
-        case 'dispatch':
+        case 'dispatch': {
+          const t = now?.() ?? 0;
           this.batch.dispatchPrebuilt(s.d.name, s.d.pipeline, s.d.group, s.d.workgroups, s.d.flops, s.d.bytes);
+          encoded?.(s.d.name, t);
           break;
+        }
         case 'copy':
           this.batch.copyEncoder().copyBufferToBuffer(s.src, s.srcOffset, s.dst, s.dstOffset, s.size);
           break;

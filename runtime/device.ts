@@ -246,6 +246,21 @@ export class GpuDevice {
     return new CapturedGraph(this.device, this.pool, this.batch, rec, layoutOf);
   }
 
+  /** Replays a captured graph (see runtime/capture.ts), under the profiler's encode spans when profiling. */
+  replay(graph: CapturedGraph): void {
+    this.assertUsable();
+    const prof = this.profiler;
+    if (!prof) return graph.replay();
+    graph.replay(
+      (_name, t) => {
+        const ev = prof.events[prof.events.length - 1];
+        if (ev) ev.cpuEncodeMs = prof.now() - t;
+        prof.span('encode', t);
+      },
+      () => prof.now(),
+    );
+  }
+
   /** Drops a capture in progress (its function threw). */
   abortCapture(): void {
     this.recorder = null;

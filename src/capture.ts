@@ -119,7 +119,7 @@ export function capture<A extends Tensor[], R>(fn: (...inputs: A) => R | Promise
       return r;
     }
     checkInputs(args);
-    graph!.replay();
+    dev.replay(graph!);
     // Gradients the step's backward set: after a replay they hold its values, whatever the host did since.
     for (const p of grads) {
       if (p.isDisposed) continue;

@@ -1,4 +1,4 @@
-import { randn, rand, tidy, noGrad, manualSeed } from '../../index.js';
+import { randn, rand, tidy, noGrad, manualSeed, capture, type Tensor } from '../../index.js';
 import { UNet2DConditionModel } from '../../models/unet.js';
 import { getModelConfig, type UNetConfig } from '../../models/configs.js';
 import { NullTextContext } from '../../models/text-context.js';
@@ -12,6 +12,8 @@ export interface WorkloadOptions {
   steps?: number;
   /** restore: a weights directory (e.g. weights/rddm-tiny) instead of random tiny weights. */
   weights?: string;
+  /** train-step: run the ops eagerly every step instead of replaying a captured step. */
+  eager?: boolean;
 }
 
 /** A workload: prepare once (allocations, data), then a function that runs one profiled iteration. */
@@ -32,7 +34,10 @@ export const profileWorkloads: Record<string, Workload> = {
       };
     },
   },
-  /** One ε-prediction training step of a UNet config (default tiny-unet) on a batch of 2 latents. */
+  /**
+   * One ε-prediction training step of a UNet config (default tiny-unet) on a batch of 2 latents: AdamW on every
+   * parameter. Captured by default (`capture`: the profiled step is a replay); `eager` runs the ops each time.
+   */
   'train-step': {
     async prepare(opts) {
       manualSeed(1);
@@ -44,14 +49,22 @@ export const profileWorkloads: Record<string, Workload> = {
       const s = opts.size ?? 16;
       const z = randn([2, cfg.inChannels, s, s], { seed: 2 });
       const eps = randn([2, cfg.inChannels, s, s], { seed: 3 });
-      return async () => {
-        const loss = tidy(() => unet.forward(z.add(eps.mul(0.5)), 500, ctx.forward(2)).sub(eps).square().mean());
+      const trainStep = async (zi: Tensor, ei: Tensor) => {
+        const loss = tidy(() => unet.forward(zi.add(ei.mul(0.5)), 500, ctx.forward(2)).sub(ei).square().mean());
         opt.zeroGrad();
         await loss.backward();
         opt.step();
+        return loss;
+      };
+      const step = opts.eager ? trainStep : capture(trainStep);
+      const run = async () => {
+        const loss = await step(z, eps);
         await loss.item();
         loss.dispose();
       };
+      // A captured step replays from its third call: run the eager and the recording call here.
+      if (!opts.eager) for (let i = 0; i < 2; i++) await run();
+      return run;
     },
   },
   /** One-step RDDM restoration of a random size×size mosaic: the tiny configs with random weights, or --weights. */

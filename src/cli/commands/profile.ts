@@ -10,10 +10,11 @@ import { MODEL_CONFIG_NAMES } from '../../models/configs.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'profile a workload per kernel (GPU timestamps) and write a Chrome/Perfetto trace',
-  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N] [--weights DIR]
-workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only): profile these weights, not random tiny ones`,
+  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N] [--weights DIR] [--eager]
+workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only): profile these weights, not random tiny ones;
+--eager (train-step only): run the step's ops every time instead of replaying it captured`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top', 'weights'] });
+    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top', 'weights'], boolean: ['eager'] });
     const name = positionals[0];
     if (!name) throw new UsageError('name a workload');
     if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
@@ -24,7 +25,9 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only)
       config: flags.config as string | undefined,
       steps: flags.steps !== undefined ? intFlag(flags, 'steps', 0, 1, 1000) : undefined,
       weights: flags.weights as string | undefined,
+      eager: Boolean(flags.eager),
     };
+    if (opts.eager && name !== 'train-step') throw new UsageError('--eager applies to the train-step workload only');
     if (opts.weights !== undefined) {
       if (name !== 'restore') throw new UsageError('--weights applies to the restore workload only');
       inputFile(join(opts.weights, 'manifest.json'), `weights manifest (--weights ${opts.weights} holds none)`);
