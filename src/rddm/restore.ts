@@ -1,7 +1,8 @@
 import { tensor } from '../ops/creation.js';
 import { noGrad } from '../autograd/graph.js';
 import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
+import { capture, type CapturedStep } from '../capture.js';
 import { getDevice } from '../../runtime/index.js';
 import type { RawImage } from '../raw/raw-image.js';
 import { cropPattern, type BayerPattern } from '../raw/bayer-pattern.js';
@@ -155,6 +156,12 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
   const steps = opts.steps ?? 1;
   let done = 0;
   const total = ys.length * xs.length;
+  // One-step restores of a tile are captured (src/capture.ts) per flip variant and replayed for every tile: the
+  // tiles share size and pattern, and the mosaic goes in through one input tensor. Multi-step sampling and timed
+  // stages run op by op.
+  const replayable = steps <= 1 && !opts.onStage;
+  const tileIn = replayable ? empty([1, 1, th, tw]) : null;
+  const captured = new Map<string, CapturedStep<[Tensor], Tensor>>();
   for (const y0 of ys) {
     for (const x0 of xs) {
       const sub = new Float32Array(th * tw);
@@ -172,14 +179,37 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         }
         return r;
       };
-      const m = tensor(sub, [1, 1, th, tw]);
+      if (tileIn) getDevice().upload(tileIn.buffer, sub);
+      const m = tileIn ?? tensor(sub, [1, 1, th, tw]);
       // The ensemble's members are averaged on the host, as each is read back anyway.
       const variants = opts.ensemble ? FLIPS : FLIPS.slice(0, 1);
       const px = new Float32Array(3 * th * tw);
       for (const [h, v] of variants) {
-        const mv = flipImage(m, h, v);
         const pv = flippedPattern(pattern, th, tw, h, v);
         sys.setPattern(pv);
+        if (tileIn) {
+          const key = `${pv}${h}${v}`;
+          let step = captured.get(key);
+          if (!step) {
+            step = capture(async (mi: Tensor) =>
+              noGrad(() =>
+                tidy(() => {
+                  const mv = flipImage(mi, h, v);
+                  const zL = sys.rawLatent(mv, pv, systemGain);
+                  const img = flipImage(sys.finishImage(sys.decodeLatent(sys.oneStepLatent(zL), systemGain), mv, pv), h, v);
+                  return img;
+                }),
+              ),
+            );
+            captured.set(key, step);
+          }
+          const img = await step(tileIn);
+          const d = await img.data();
+          img.dispose();
+          for (let i = 0; i < px.length; i++) px[i] += d[i]! / variants.length;
+          continue;
+        }
+        const mv = flipImage(m, h, v);
         const zL = await stage('encode', () => sys.rawLatent(mv, pv, systemGain));
         const z0 = await stage('unet', () => {
           if (steps <= 1) return sys.oneStepLatent(zL);
@@ -197,7 +227,7 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
         img.dispose();
         for (let i = 0; i < px.length; i++) px[i] += d[i]! / variants.length;
       }
-      m.dispose();
+      if (m !== tileIn) m.dispose();
       const r = Math.max(1, overlap);
       for (let y = 0; y < th; y++) {
         const wy = ramp(y, th, r, y0 === 0, y0 + th >= H);
@@ -211,6 +241,8 @@ export async function restoreRaw(sys: RddmSystem, raw: RawImage, opts: RestoreOp
       opts.onProgress?.(++done, total);
     }
   }
+  for (const c of captured.values()) c.dispose();
+  tileIn?.dispose();
   systemGain?.dispose();
   const undo = systemGain ? 1 : gain;
   for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) acc[c * H * W + i] /= wsum[i] * undo;
