@@ -90,78 +90,102 @@ const isLora = (n: string) => /\.lora_[AB]\./.test(n);
  */
 export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions): TrainTask {
   let params: Tensor[];
-  let loss: TrainTask['loss'];
+  // Each stage is split into its data (`inputs`, tensors made from the step's batch; the key names the graph, which
+  // depends on the CMB-LoRA pattern where one is active) and its loss from that data alone (`lossOf`), so the
+  // training loop can replay captured steps; `loss(step)` is the two in sequence.
+  let inputs: (step: number) => { key: string; tensors: Tensor[] };
+  let lossOf: (t: readonly Tensor[], key: string) => { loss: Tensor; metrics?: Record<string, Tensor> };
   const lat = opts.lambdaLatent ?? 1, pix = opts.lambdaPixel ?? 1, ssimW = opts.lambdaSsim ?? 0.2;
+  /** The batch of `step`, keeping `keep` of its tensors (the rest are disposed). */
+  const batchTensors = (step: number, keepOf: (b: SynthBatch) => Tensor[]) => {
+    const b = batchAt(opts, step);
+    const tensors = keepOf(b);
+    for (const t of [b.lq, b.hqLinear, b.srgb, b.wbGains, b.cam2rgb]) if (!tensors.includes(t)) t.dispose();
+    return { b, tensors };
+  };
   switch (stage) {
     case 'rvae1':
       params = setTrainable(sys, (n) => n.startsWith('vae.'));
-      loss = (step) => {
-        const b = batchAt(opts, step);
-        const gain = sys.exposureGain(b.hqLinear);
-        const post = sys.vae.encode(sys.toModelDomain(b.hqLinear, gain));
+      inputs = (step) => ({ key: 'rvae1', tensors: batchTensors(step, (b) => [b.hqLinear, b.wbGains, b.cam2rgb]).tensors });
+      lossOf = ([hq, wbGains, cam2rgb]) => {
+        const gain = sys.exposureGain(hq);
+        const post = sys.vae.encode(sys.toModelDomain(hq, gain));
         const z = post.sample();
         const rec = sys.fromModelDomain(sys.vae.decode(z), gain);
-        const l1 = rec.sub(b.hqLinear).abs().mean();
-        const kl = post.kl().mean().mul((opts.lambdaKl ?? 1e-6) / (b.hqLinear.size / b.hqLinear.shape[0]));
-        const srgbRec = ptp(rec, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
-        const srgbHq = ptp(b.hqLinear, { wbGains: b.wbGains, cam2rgb: b.cam2rgb });
+        const l1 = rec.sub(hq).abs().mean();
+        const kl = post.kl().mean().mul((opts.lambdaKl ?? 1e-6) / (hq.size / hq.shape[0]));
+        const srgbRec = ptp(rec, { wbGains, cam2rgb });
+        const srgbHq = ptp(hq, { wbGains, cam2rgb });
         const lPtp = srgbRec.sub(srgbHq).abs().mean();
         post.dispose();
-        disposeBatch(b);
         return { loss: l1.add(kl).add(lPtp), metrics: { l1, ptp_l1: lPtp } };
       };
       break;
     case 'rvae2':
       params = setTrainable(sys, (n) => n.startsWith('raw_encoder.') && (isLora(n) || n.startsWith('raw_encoder.encoder.conv_in.')));
-      loss = (step) => {
-        const b = batchAt(opts, step);
-        const pattern = b.patterns[0];
-        const clean = mosaic(b.hqLinear, pattern);
-        const target = sys.linearLatent(b.hqLinear).detach();
+      inputs = (step) => {
+        const { b, tensors } = batchTensors(step, (x) => [x.hqLinear]);
+        return { key: b.patterns[0], tensors };
+      };
+      lossOf = ([hq], key) => {
+        const pattern = key as BayerPattern;
+        const clean = mosaic(hq, pattern);
+        const target = sys.linearLatent(hq).detach();
         const gain = sys.exposureGain(clean, pattern);
         const zRaw = sys.rawLatent(clean, pattern, gain);
         const lLat = zRaw.sub(target).square().mean();
         const rec = sys.decodeLatent(zRaw, gain);
-        const lRec = rec.sub(b.hqLinear).abs().mean();
-        disposeBatch(b);
+        const lRec = rec.sub(hq).abs().mean();
         return { loss: lLat.add(lRec), metrics: { latent: lLat, recon_l1: lRec } };
       };
       break;
     case 'unet':
       params = setTrainable(sys, (n) => (n.startsWith('unet.') && !isLora(n)) || n.startsWith('context.'));
-      loss = (step) => {
-        const b = batchAt(opts, step);
-        const z0 = sys.linearLatent(b.hqLinear).detach();
+      inputs = (step) => {
+        const { b, tensors } = batchTensors(step, (x) => [x.hqLinear]);
         const rng = new HostRng(opts.seed ^ 0x7157, step);
-        const ts = Array.from({ length: z0.shape[0] }, () => rng.int(sys.schedule.steps));
+        const ts = Array.from({ length: b.hqLinear.shape[0] }, () => rng.int(sys.schedule.steps));
         const sa = tensor(ts.map((t) => Math.sqrt(sys.schedule.alphaBar(t))), [ts.length, 1, 1, 1]);
         const sb = tensor(ts.map((t) => Math.sqrt(1 - sys.schedule.alphaBar(t))), [ts.length, 1, 1, 1]);
-        const eps = randn(z0.shape, { seed: opts.seed + 17, stream: step });
+        const latentShape = [b.hqLinear.shape[0], sys.vae.config.latentChannels, b.hqLinear.shape[2] / sys.vae.downscale, b.hqLinear.shape[3] / sys.vae.downscale];
+        const eps = randn(latentShape, { seed: opts.seed + 17, stream: step });
+        return { key: 'unet', tensors: [...tensors, sa, sb, eps, tensor(ts)] };
+      };
+      lossOf = ([hq, sa, sb, eps, ts]) => {
+        const z0 = sys.linearLatent(hq).detach();
         const zt = z0.mul(sa).add(eps.mul(sb));
-        const pred = sys.unet.forward(zt, tensor(ts), sys.context.forward(zt.shape[0]));
-        const l = pred.sub(eps).square().mean();
-        disposeBatch(b);
-        return { loss: l };
+        const pred = sys.unet.forward(zt, ts, sys.context.forward(zt.shape[0]));
+        return { loss: pred.sub(eps).square().mean() };
       };
       break;
     case 'onestep':
       sys.applyLora();
       params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.'));
-      loss = (step) => {
-        const b = batchAt(opts, step);
-        const pattern = b.patterns[0];
-        const { zH, image } = sys.restoreOneStep(b.lq, pattern);
-        const target = sys.linearLatent(b.hqLinear).detach();
+      inputs = (step) => {
+        const { b, tensors } = batchTensors(step, (x) => [x.lq, x.hqLinear, x.wbGains, x.cam2rgb]);
+        return { key: b.patterns[0], tensors };
+      };
+      lossOf = ([lq, hq, wbGains, cam2rgb], key) => {
+        const { zH, image } = sys.restoreOneStep(lq, key as BayerPattern);
+        const target = sys.linearLatent(hq).detach();
         const lLat = zH.sub(target).square().mean();
-        const meta = { wbGains: b.wbGains, cam2rgb: b.cam2rgb };
+        const meta = { wbGains, cam2rgb };
         const out = ptp(image, meta);
-        const ref = ptp(b.hqLinear, meta);
+        const ref = ptp(hq, meta);
         const lPix = out.sub(ref).square().mean();
         const lSsim = ssimLoss(out, ref);
-        disposeBatch(b);
         return { loss: lLat.mul(lat).add(lPix.mul(pix)).add(lSsim.mul(ssimW)), metrics: { latent: lLat, pixel: lPix, one_minus_ssim: lSsim } };
       };
       break;
   }
-  return { model: sys, optimizer: new AdamW(params, { lr: stageLr(opts), weightDecay: 0 }), loss };
+  return {
+    model: sys,
+    optimizer: new AdamW(params, { lr: stageLr(opts), weightDecay: 0 }),
+    inputs,
+    lossOf,
+    loss: (step) => {
+      const { key, tensors } = inputs(step);
+      return lossOf(tensors, key);
+    },
+  };
 }

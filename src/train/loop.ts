@@ -1,5 +1,7 @@
-import type { Tensor } from '../tensor/tensor.js';
-import { tidy } from '../tensor/scope.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
+import { keep, tidy } from '../tensor/scope.js';
+import { assignInPlace } from '../nn/module.js';
+import { capture, type CapturedStep } from '../capture.js';
 import { getRngState, setRngState, manualSeed } from '../ops/random.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { globalGradNorm, scaleGradsToNorm } from '../optim/clip.js';
@@ -18,6 +20,13 @@ export interface TrainTask {
    * so a resumed run sees exactly the batches an uninterrupted run would.
    */
   loss(step: number): { loss: Tensor; metrics?: Record<string, Tensor> };
+  /**
+   * Optional split of `loss` that lets the loop replay captured steps (src/capture.ts): `inputs(step)` makes step
+   * s's data as tensors (and a key: steps with equal keys compute the same graph, e.g. one per CMB-LoRA pattern),
+   * and `lossOf(inputs, key)` computes the loss from those tensors alone. `loss(s)` must equal `lossOf(inputs(s))`.
+   */
+  inputs?(step: number): { key: string; tensors: Tensor[] };
+  lossOf?(inputs: readonly Tensor[], key: string): { loss: Tensor; metrics?: Record<string, Tensor> };
 }
 
 /** Where a run keeps its files; Node implements it with atomic file writes, tests with memory. */
@@ -47,6 +56,12 @@ export interface TrainOptions {
    * ends); `resume` later continues towards `steps` exactly as if it had not stopped.
    */
   timeLimitS?: number;
+  /**
+   * Replay captured steps where the task allows it (default true): per key, the forward, backward and gradient
+   * norm are one captured step and the clipping and update another, so a step costs the encoding of its kernels
+   * instead of running its ops. Results are bit-identical to the op-by-op path.
+   */
+  capture?: boolean;
 }
 
 export interface TrainResult {
@@ -140,12 +155,11 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
     await store.savePlot?.(history);
   };
   let step = start;
+  const graphs = new StepGraphs(task, opts.clipNorm);
   try {
     for (; step < steps; step++) {
-      const { loss, metrics } = tidy(() => task.loss(step));
-      task.optimizer.zeroGrad();
-      await loss.backward();
-      const norm = globalGradNorm(task.optimizer.params);
+      const captured = opts.capture !== false ? await graphs.forward(step) : null;
+      const { loss, metrics, norm } = captured ?? (await eagerForward(task, step));
       const lossValue = await loss.item();
       const normValue = norm ? await norm.item() : 0;
       const metricValues: Record<string, number> = {};
@@ -172,9 +186,12 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
         continue;
       }
       bad = 0;
-      if (norm && opts.clipNorm) scaleGradsToNorm(task.optimizer.params, norm, opts.clipNorm);
+      if (captured) await captured.update();
+      else {
+        if (norm && opts.clipNorm) scaleGradsToNorm(task.optimizer.params, norm, opts.clipNorm);
+        task.optimizer.step();
+      }
       norm?.dispose();
-      task.optimizer.step();
       const record = { step: step + 1, loss: lossValue, lr: task.optimizer.currentLr(), ...metricValues };
       history.push(record);
       await store.appendLog(record);
@@ -188,7 +205,10 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
       }
     }
   } catch (e) {
-    if (!(await isDeviceLoss(e))) throw e;
+    if (!(await isDeviceLoss(e))) {
+      graphs.dispose();
+      throw e;
+    }
     // Parameters and optimizer moments lived on the lost device: the last checkpoint is all that survives, and it
     // is complete (checkpoints are serialised to host memory first, then renamed into place).
     const where = lastCheckpoint === null ? 'no checkpoint was written yet, so --resume starts over' : `the checkpoint of step ${lastCheckpoint} is intact; --resume continues from it`;
@@ -197,5 +217,73 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
     const cause = (e as Error).message.split('; call init()')[0]!;
     throw new DeviceLostError(`training stopped at step ${step + 1}: ${/lost|destroyed/.test(cause) ? cause : `the GPU device was lost (${cause})`}; ${where}`);
   }
+  graphs.dispose();
   return { history, skipped, resumedFrom, stoppedAt };
+}
+
+interface StepForward {
+  loss: Tensor;
+  metrics?: Record<string, Tensor>;
+  norm: Tensor | null;
+}
+
+/** Loss, gradients and their global norm of step `step`, op by op. */
+async function eagerForward(task: TrainTask, step: number): Promise<StepForward> {
+  const { loss, metrics } = tidy(() => task.loss(step));
+  task.optimizer.zeroGrad();
+  await loss.backward();
+  return { loss, metrics, norm: globalGradNorm(task.optimizer.params) };
+}
+
+/**
+ * The captured steps of a run, per key of the task's inputs: persistent input tensors the step's data is copied
+ * into, a captured forward + backward + norm, and a captured clip + update (run only when the loss and the norm
+ * are finite, as the op-by-op loop does). Each key's first two steps run eagerly (warm-up, recording).
+ */
+class StepGraphs {
+  private graphs = new Map<string, { store: Tensor[]; forward: CapturedStep<Tensor[], StepForward>; update: CapturedStep<[Tensor], void> }>();
+
+  constructor(
+    private readonly task: TrainTask,
+    private readonly clipNorm: number | undefined,
+  ) {}
+
+  async forward(step: number): Promise<(StepForward & { update(): Promise<void> }) | null> {
+    const { task } = this;
+    if (!task.inputs || !task.lossOf) return null;
+    const { key, tensors } = task.inputs(step);
+    let g = this.graphs.get(key);
+    if (!g) {
+      const lossOf = task.lossOf.bind(task);
+      const params = task.optimizer.params;
+      g = {
+        store: tensors.map((t) => keep(empty(t.shape, t.dtype))),
+        forward: capture(async (...ins: Tensor[]) => {
+          const { loss, metrics } = tidy(() => lossOf(ins, key));
+          task.optimizer.zeroGrad();
+          await loss.backward();
+          return { loss, metrics, norm: globalGradNorm(params) };
+        }),
+        update: capture(async (norm: Tensor) => {
+          if (this.clipNorm) scaleGradsToNorm(params, norm, this.clipNorm);
+          task.optimizer.step();
+        }),
+      };
+      this.graphs.set(key, g);
+    }
+    tensors.forEach((t, i) => assignInPlace(g!.store[i], t));
+    for (const t of tensors) t.dispose();
+    const out = await g.forward(...g.store);
+    const { update } = g;
+    return { ...out, update: () => (out.norm ? update(out.norm) : Promise.resolve()) };
+  }
+
+  dispose(): void {
+    for (const g of this.graphs.values()) {
+      g.forward.dispose();
+      g.update.dispose();
+      for (const t of g.store) t.dispose();
+    }
+    this.graphs.clear();
+  }
 }

@@ -58,3 +58,27 @@ describe('RDDM training stages (tiny, seeded)', () => {
     console.log(report.join('; '));
   }, 300_000);
 });
+
+describe('training with captured steps', () => {
+  it('the one-step stage (one graph per CMB-LoRA pattern) and the UNet stage give the op-by-op losses and weights bit for bit', async () => {
+    await init();
+    const { train } = await import('../../src/train/loop.js');
+    const { MemoryRunStore } = await import('../../src/train/memory-store.js');
+    for (const stage of ['onestep', 'unet'] as const) {
+      const runs: { losses: number[]; weights: Float32Array[] }[] = [];
+      for (const capture of [false, true]) {
+        manualSeed(4);
+        const sys = new RddmSystem({ ...DEFAULT_RDDM_CONFIG, timestep: 250 });
+        sys.train();
+        const task = makeStageTask(sys, stage, { photos: [photo(0), photo(3), photo(5)], seed: 11, batch: 2, crop: 16, lr: 1e-3 });
+        // 10 steps: the first pattern (steps 0, 4, 8) runs eagerly, records, then replays.
+        const r = await train(task, { steps: 10, seed: 11, config: { stage }, store: new MemoryRunStore(), clipNorm: 1, capture, log: () => {} });
+        const weights = await Promise.all(task.optimizer.params.map((p) => p.data()));
+        runs.push({ losses: r.history.map((h) => h.loss as number), weights });
+        task.optimizer.dispose();
+      }
+      expect(runs[1].losses, stage).toEqual(runs[0].losses);
+      runs[1].weights.forEach((w, i) => expect(Array.from(w), `${stage} parameter ${i}`).toEqual(Array.from(runs[0].weights[i])));
+    }
+  }, 600_000);
+});

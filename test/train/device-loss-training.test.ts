@@ -43,10 +43,16 @@ async function run(run: string, resume: boolean, faults: Faults = {}): Promise<n
   sys.nameParameters();
   sys.train();
   const task = makeStageTask(sys, 'rvae1', { photos: [photo(0), photo(3)], seed: 11, batch: 1, crop: 16, lr: 2e-3 });
+  // The loop reads a step's data through `inputs` (captured steps) or `loss` (op by op): fault both.
   const loss = task.loss;
   task.loss = (step) => {
     if (step === faults.inStep) loseDevice();
     return loss(step);
+  };
+  const inputs = task.inputs!;
+  task.inputs = (step) => {
+    if (step === faults.inStep) loseDevice();
+    return inputs(step);
   };
   const store = new DirRunStore(run);
   const append = store.appendLog.bind(store);
