@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
+import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command, inputWeights } from '../command.js';
 import { init } from '../../index.js';
 import { readRaw } from '../../raw/read-raw.js';
 import { isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
@@ -55,7 +54,7 @@ export const restore: Command = {
     outputPath(flags.o, '-o');
     if (flags.linear !== undefined) outputPath(String(flags.linear), '--linear');
     const weights = String(flags.weights ?? defaultWeightsDir());
-    inputFile(join(weights, 'manifest.json'), `weights manifest (--weights ${weights} holds none)`);
+    inputWeights(weights, `weights manifest (--weights ${weights} holds none)`);
     const raw = binRaw(readRaw(new Uint8Array(readFileSync(file)), file), bin);
     if (pattern !== 'AUTO') raw.cfaPattern = pattern as BayerPattern;
     await init();
