@@ -22,13 +22,6 @@ export function folderReader(dir: string): FolderReader {
   };
 }
 
-/** What a weights folder holds: our own weights (manifest.json), a diffusers folder (unet/config.json), or neither. */
-export async function weightsDirKind(dir: string): Promise<'rddm' | 'diffusers' | null> {
-  if (existsSync(join(dir, 'manifest.json'))) return 'rddm';
-  if (await isDiffusersFolder(folderReader(dir))) return 'diffusers';
-  return null;
-}
-
 /**
  * RDDM weights from `dir`: our own (manifest.json) or a diffusers folder (an `rddm export --to diffusers`, a folder
  * trained further in PyTorch, or a plain pipeline such as SD 2.1's), converted in memory.

@@ -59,7 +59,7 @@ or use it directly: \`rddm restore --weights DIR\`, \`rddm train … --init DIR\
 | \`scheduler/\` | the noise schedule: scaled-linear β 0.00085 → 0.012, 1000 steps | \`DDPMScheduler\` |
 | \`rddm.json\` | RDDM settings: latent scale, timestep T = ${c.timestep}, companding ε = ${num(e)}, exposure target ${num(c.exposureTarget)}${c.exposurePerChannel ? ' per channel' : ''}, channel-mean matching ${c.matchChannelMeans ? 'on' : 'off'}, colour fix σ = ${num(c.colourFixSigma)} (band ${num(c.colourFixBand)}) | JSON |
 
-Weights are float32 with diffusers' key names; every key and shape loads strictly. Needs diffusers ≥ 0.31 and PEFT ≥ 0.13.
+Weights are float32 with diffusers' key names; every key and shape loads strictly (checked with diffusers 0.31.0 and PEFT 0.13.2).
 
 ## Loading
 

@@ -5,6 +5,7 @@ import { MODEL_CONFIGS } from '../../src/models/configs.js';
 import { architectureKey, namedConfigFor, unetConfigFromDiffusers, unetConfigToDiffusers, vaeConfigFromDiffusers, vaeConfigToDiffusers } from '../../src/models/diffusers-config.js';
 import { checkRddmConfig } from '../../src/rddm/manifest.js';
 import { ConfigCheck } from '../../src/io/config-check.js';
+import { PYTORCH_LOADING_CODE } from '../../src/rddm/diffusers-readme.js';
 
 const sd21 = (name: string) => JSON.parse(readFileSync(new URL(`./diffusers/sd21/${name}-config.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -75,5 +76,11 @@ describe('diffusers config.json', () => {
     expect(() => checkRddmConfig({ vae: { ...vae, extra: 1 }, unet, latentScale: 0.5, timestep: 250, loraRank: 4 }, k)).toThrow(/m\.json: config\.vae\.extra is not a VAE config field/);
     expect(() => checkRddmConfig({ vae: { ...vae, normNumGroups: 5 }, unet, latentScale: 0.5, timestep: 250, loraRank: 4 }, k)).toThrow(/config\.vae.*blockOutChannels\[0\] = 16 is not divisible by normNumGroups = 5/);
     expect(() => checkRddmConfig({ vae: { ...vae, latentChannels: 4 }, unet, latentScale: 0.5, timestep: 250, loraRank: 4 }, k)).toThrow(/config\.unet inline UNet config has 8 input channels but VAE inline VAE config has 4 latent channels/);
+  });
+
+  it("the README's PyTorch loading code is the one every export's README.md carries", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain('## Continue in PyTorch');
+    expect(readme).toContain('```python\n' + PYTORCH_LOADING_CODE + '\n```');
   });
 });

@@ -4,7 +4,7 @@
  * folders that contradict themselves. The round trip of our own export is in test/models/diffusers-parity.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init } from '../../src/index.js';
@@ -51,6 +51,11 @@ describe('rddm import of diffusers folders', () => {
     expect((await sys.context.null_text_embedding.data()).every((v) => v === 0)).toBe(true);
     // --weights reads the folder directly, the same way.
     expect((await loadRddmDir(plain)).sys.config.unet).toEqual(manifest.config.unet);
+    // Weights without CMB-LoRA and with inline configs go out and come back the same, byte for byte.
+    expect(await cli('export', out, '--to', 'diffusers', join(dir, 'plain-export'))).toMatchObject({ code: 0 });
+    expect(existsSync(join(dir, 'plain-export', 'unet_lora'))).toBe(false);
+    expect(await cli('import', '--from', 'diffusers', join(dir, 'plain-export'), join(dir, 'plain-back'))).toMatchObject({ code: 0 });
+    for (const f of readdirSync(out)) expect(readFileSync(join(dir, 'plain-back', f)).equals(readFileSync(join(out, f))), f).toBe(true);
     // A prompt embedding sets the context (and its length).
     const emb = Float32Array.from({ length: 5 * 12 }, (_, i) => i / 10);
     writeFileSync(join(dir, 'embeds.safetensors'), Buffer.concat(serializeSafetensors({ prompt_embeds: { dtype: 'F32', shape: [1, 5, 12], data: emb } })));

@@ -21,7 +21,7 @@ import sys
 
 import torch
 
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from peft import PeftModel
 from safetensors.torch import load_file, save_file
 
@@ -162,6 +162,7 @@ def shipped_export(d, weights, cases):
     unet = check_strict(UNet2DConditionModel, f"{d}/unet")
     vae = check_strict(AutoencoderKL, f"{d}/vae")
     raw = check_strict(AutoencoderKL, f"{d}/raw_encoder")
+    scheduler = DDPMScheduler.from_pretrained(f"{d}/scheduler")
     context = load_file(f"{d}/null_text_embedding.safetensors")["null_text_embedding"]
     unet = PeftModel.from_pretrained(unet, f"{d}/unet_lora/{PATTERNS[0]}", adapter_name=PATTERNS[0])
     raw = PeftModel.from_pretrained(raw, f"{d}/raw_encoder_lora/{PATTERNS[0]}", adapter_name=PATTERNS[0])
@@ -185,6 +186,9 @@ def shipped_export(d, weights, cases):
     context = context.double()
     s, T = rddm["latentScale"], rddm["timestep"]
     a = alpha_bar(T)
+    # The scheduler's ᾱ (float32 in diffusers) is ours rounded.
+    if abs(scheduler.alphas_cumprod[T].item() - a) > 1e-6:
+        sys.exit(f"scheduler/: alphas_cumprod[{T}] = {scheduler.alphas_cumprod[T].item()}, RDDM's schedule gives {a}")
     g = torch.Generator().manual_seed(30)
     h, w = 24, 40
     cases["shipped.alpha_bar"] = torch.tensor([a], dtype=torch.float64)

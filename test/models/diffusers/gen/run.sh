@@ -7,6 +7,14 @@ set -eu
 : "${DIFFUSERS_SRC:?set DIFFUSERS_SRC to a diffusers checkout at the pinned commit}"
 : "${PEFT_SRC:?set PEFT_SRC to a PEFT checkout at the pinned commit}"
 here=$(dirname "$0")
+run_py() {
+  HF_HUB_OFFLINE=1 HF_HOME="${TMPDIR:-/tmp}/rddm-hf" PYTHONPATH="$here/stubs:$DIFFUSERS_SRC/src:$PEFT_SRC/src" /usr/bin/python3 "$@"
+}
+# --sd21 DIR: SD 2.1 at full size made by diffusers (3.8 GB, for the slow test; see sd21_reference.py).
+if [ "${1:-}" = "--sd21" ]; then
+  run_py "$here/sd21_reference.py" "$2"
+  exit 0
+fi
 out=test/models/diffusers/fixtures
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -15,5 +23,4 @@ rm -rf "$out"
 mkdir -p "$out"
 # Debian's python3 (python3-torch), the pinned sources, and the local stand-ins for the hub client, safetensors,
 # transformers and accelerate. HF_HUB_OFFLINE: nothing is fetched; only local folders are read.
-HF_HUB_OFFLINE=1 HF_HOME="$tmp/hf" PYTHONPATH="$here/stubs:$DIFFUSERS_SRC/src:$PEFT_SRC/src" \
-  /usr/bin/python3 "$here/generate.py" --export "$tmp/export" --weights weights/rddm-tiny --out "$out"
+run_py "$here/generate.py" --export "$tmp/export" --weights weights/rddm-tiny --out "$out"
