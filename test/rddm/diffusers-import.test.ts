@@ -106,4 +106,26 @@ describe('rddm import of diffusers folders', () => {
     writeFileSync(join(exp, 'raw_encoder', 'diffusion_pytorch_model.safetensors'), raw);
     await expect(loadRddmDir(exp)).rejects.toThrow(/raw_encoder\/diffusion_pytorch_model\.safetensors: 'decoder\.conv_out\.bias' differs from vae\/'s/);
   });
+
+  it('--init takes a diffusers folder: our export (one-step stage) and a plain one with inline configs (stage 1, resumed)', async () => {
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const exp = join(dir, 'exp-train');
+      expect(await cli('export', 'weights/rddm-tiny', '--to', 'diffusers', exp)).toMatchObject({ code: 0 });
+      const r1 = join(dir, 'run-onestep');
+      expect(await runCli(['train', '--mode', 'onestep', '--init', exp, '--steps', '1', '--crop', '16', '--batch', '1', '--run', r1, '--out', join(r1, 'w')])).toBe(0);
+      expect(JSON.parse(readFileSync(join(r1, 'w', 'manifest.json'), 'utf8')).config).toMatchObject({ vae: 'tiny-vae-x2', unet: 'tiny-unet', loraRank: 16 });
+      const plain = join(dir, 'plain-train');
+      cpSync(join(FIXTURES, 'unet-a'), join(plain, 'unet'), { recursive: true });
+      cpSync(join(FIXTURES, 'vae'), join(plain, 'vae'), { recursive: true });
+      const r2 = join(dir, 'run-rvae1');
+      const args = ['train-rvae', '--stage', '1', '--init', plain, '--crop', '16', '--batch', '1', '--run', r2, '--out', join(r2, 'w')];
+      expect(await runCli([...args, '--steps', '1'])).toBe(0);
+      expect(await runCli([...args, '--steps', '2', '--resume'])).toBe(0);
+      const m = JSON.parse(readFileSync(join(r2, 'w', 'manifest.json'), 'utf8'));
+      expect([m.steps, m.config.unet.numAttentionHeads, m.config.vae.blockOutChannels]).toEqual([2, [2, 3, 4], [16, 24, 32]]);
+    } finally {
+      quiet.mockRestore();
+    }
+  }, 180_000);
 });
