@@ -81,7 +81,7 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 function checkFixed(k: ConfigCheck, o: Json, table: Record<string, Fixed>, what: string): void {
   for (const [field, rule] of Object.entries(table)) {
-    if (!(field in o)) continue;
+    if (!Object.hasOwn(o, field)) continue;
     const v = o[field];
     if ('value' in rule) {
       // diffusers writes 1.0 for floats; JSON gives 1 either way.
@@ -92,10 +92,10 @@ function checkFixed(k: ConfigCheck, o: Json, table: Record<string, Fixed>, what:
 }
 
 function checkKnown(k: ConfigCheck, o: Json, className: string, mapped: readonly string[], fixed: Record<string, Fixed>): void {
-  if ('_class_name' in o && o._class_name !== className) k.fail('_class_name', `is ${JSON.stringify(o._class_name)}; this loader reads ${className} configs`);
+  if (Object.hasOwn(o, '_class_name') && o._class_name !== className) k.fail('_class_name', `is ${JSON.stringify(o._class_name)}; this loader reads ${className} configs`);
   for (const field of Object.keys(o)) {
     // Underscored keys are diffusers' bookkeeping (_class_name, _diffusers_version, _name_or_path, _use_default_values).
-    if (field.startsWith('_') || mapped.includes(field) || field in fixed) continue;
+    if (field.startsWith('_') || mapped.includes(field) || Object.hasOwn(fixed, field)) continue;
     k.fail(field, `is not a ${className} field that rddm knows; remove it or use a diffusers release that does not write it`);
   }
 }
@@ -117,7 +117,7 @@ export function unetConfigFromDiffusers(json: unknown, source = 'unet/config.jso
   const o = k.object(json, 'config');
   checkKnown(k, o, 'UNet2DConditionModel', UNET_MAPPED, UNET_FIXED);
   checkFixed(k, o, UNET_FIXED, 'UNet2DConditionModel');
-  const get = (f: string, dflt: unknown) => (f in o ? o[f] : dflt);
+  const get = (f: string, dflt: unknown) => (Object.hasOwn(o, f) ? o[f] : dflt);
   // Defaults are diffusers' own (UNet2DConditionModel.__init__), so a config that leaves a field out means what it means there.
   const blockOut = k.array(get('block_out_channels', [320, 640, 1280, 1280]), 'block_out_channels', 8).map((v, i) => k.int(v, `block_out_channels[${i}]`, 1, 8192));
   const n = blockOut.length;
@@ -157,7 +157,7 @@ export function vaeConfigFromDiffusers(json: unknown, source = 'vae/config.json'
   const o = k.object(json, 'config');
   checkKnown(k, o, 'AutoencoderKL', VAE_MAPPED, VAE_FIXED);
   checkFixed(k, o, VAE_FIXED, 'AutoencoderKL');
-  const get = (f: string, dflt: unknown) => (f in o ? o[f] : dflt);
+  const get = (f: string, dflt: unknown) => (Object.hasOwn(o, f) ? o[f] : dflt);
   const blockOut = k.array(get('block_out_channels', [64]), 'block_out_channels', 8).map((v, i) => k.int(v, `block_out_channels[${i}]`, 1, 8192));
   const n = blockOut.length;
   for (const [field, type, dflt] of [['down_block_types', 'DownEncoderBlock2D', ['DownEncoderBlock2D']], ['up_block_types', 'UpDecoderBlock2D', ['UpDecoderBlock2D']]] as const) {

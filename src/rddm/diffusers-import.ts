@@ -89,8 +89,8 @@ async function readPeftConfig(r: FolderReader, path: string): Promise<PeftConfig
   const o = k.object(await readJson(r, path), 'adapter_config');
   k.oneOf(o.peft_type, 'peft_type', ['LORA']);
   const must: [string, unknown][] = [['use_dora', false], ['use_rslora', false], ['bias', 'none'], ['fan_in_fan_out', false], ['modules_to_save', null], ['layers_to_transform', null], ['layer_replication', null]];
-  for (const [field, value] of must) if (field in o && JSON.stringify(o[field]) !== JSON.stringify(value)) k.fail(field, `= ${JSON.stringify(o[field])} is not supported: rddm's LoRA layers implement ${JSON.stringify(value)}`);
-  for (const field of ['rank_pattern', 'alpha_pattern']) if (field in o && Object.keys(k.object(o[field], field)).length) k.fail(field, 'must be empty: rddm uses one rank and alpha per adapter');
+  for (const [field, value] of must) if (Object.hasOwn(o, field) && JSON.stringify(o[field]) !== JSON.stringify(value)) k.fail(field, `= ${JSON.stringify(o[field])} is not supported: rddm's LoRA layers implement ${JSON.stringify(value)}`);
+  for (const field of ['rank_pattern', 'alpha_pattern']) if (Object.hasOwn(o, field) && Object.keys(k.object(o[field], field)).length) k.fail(field, 'must be empty: rddm uses one rank and alpha per adapter');
   const targets = k.array(o.target_modules, 'target_modules', 100_000).map((t, i) => k.string(t, `target_modules[${i}]`, 1000));
   return { r: k.int(o.r, 'r', 1, 4096), alpha: k.number(o.lora_alpha, 'lora_alpha', 0, 1e6, true), targets };
 }

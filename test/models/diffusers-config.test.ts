@@ -56,6 +56,7 @@ describe('diffusers config.json', () => {
       [{ time_cond_proj_dim: 256 }, /time_cond_proj_dim = 256 is not supported/],
       [{ resnet_time_scale_shift: 'scale_shift' }, /resnet_time_scale_shift = "scale_shift" is not supported/],
       [{ some_new_field: 1 }, /some_new_field is not a UNet2DConditionModel field that rddm knows/],
+      [JSON.parse('{"constructor": 1}'), /constructor is not a UNet2DConditionModel field that rddm knows/],
       [{ _class_name: 'UNet2DModel' }, /_class_name is "UNet2DModel"; this loader reads UNet2DConditionModel configs/],
       [{ block_out_channels: [320, 640, 1280, 1000] }, /blockOutChannels\[3\] = 1000 is not divisible by normNumGroups = 32/],
       [{ down_block_types: ['CrossAttnDownBlock2D', 'SimpleCrossAttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'] }, /down_block_types\[1\] must be one of CrossAttnDownBlock2D, DownBlock2D/],
