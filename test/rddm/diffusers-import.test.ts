@@ -108,10 +108,10 @@ describe('rddm import of diffusers folders', () => {
   });
 
   it('--init takes a diffusers folder: our export (one-step stage) and a plain one with inline configs (stage 1, resumed)', async () => {
+    const exp = join(dir, 'exp-train');
+    expect(await cli('export', 'weights/rddm-tiny', '--to', 'diffusers', exp)).toMatchObject({ code: 0 });
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const exp = join(dir, 'exp-train');
-      expect(await cli('export', 'weights/rddm-tiny', '--to', 'diffusers', exp)).toMatchObject({ code: 0 });
       const r1 = join(dir, 'run-onestep');
       expect(await runCli(['train', '--mode', 'onestep', '--init', exp, '--steps', '1', '--crop', '16', '--batch', '1', '--run', r1, '--out', join(r1, 'w')])).toBe(0);
       expect(JSON.parse(readFileSync(join(r1, 'w', 'manifest.json'), 'utf8')).config).toMatchObject({ vae: 'tiny-vae-x2', unet: 'tiny-unet', loraRank: 16 });
