@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * One `rddm` sub-command. `run` returns the process exit code: 0 success, 1 runtime failure (a missing or
@@ -124,6 +124,15 @@ export function applyColourFix(config: { colourFixSigma?: number; colourFixBand?
 export function inputFile(path: string, what = 'input file'): void {
   if (!existsSync(path)) throw new Error(`${path}: no such ${what}`);
   if (statSync(path).isDirectory()) throw new Error(`${path}: is a folder, not a file (${what})`);
+}
+
+/**
+ * Throws (exit 1) unless `dir` holds weights: our own (manifest.json) or a diffusers folder (unet/config.json, e.g. an
+ * `rddm export --to diffusers` or a Stable Diffusion 2.1 pipeline). `what` says what the manifest is for.
+ */
+export function inputWeights(dir: string, what: string): void {
+  if (!existsSync(join(dir, 'manifest.json')) && existsSync(join(dir, 'unet', 'config.json'))) return;
+  inputFile(join(dir, 'manifest.json'), `${what.replace(/\)$/, '')}; nor is it a diffusers folder: no unet/config.json)`);
 }
 
 /** Throws (exit 1) unless `path` is an existing folder. */

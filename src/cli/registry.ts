@@ -9,6 +9,7 @@ import { trainRvae, trainDiffusion } from './commands/train.js';
 import { restore } from './commands/restore.js';
 import { demo } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand, importCommand } from './commands/convert.js';
 
 /** Every sub-command, in the order `rddm --help` lists them. Each lives in src/cli/commands/NAME.ts. */
-export const commands: Command[] = [doctor, info, decode, synth, model, trainRvae, trainDiffusion, restore, evalCommand, demo, profile];
+export const commands: Command[] = [doctor, info, decode, synth, model, trainRvae, trainDiffusion, restore, evalCommand, exportCommand, importCommand, demo, profile];

@@ -227,6 +227,27 @@ export function validateVaeConfig(c: VaeConfig, source = 'VAE config'): void {
   }
 }
 
+/** A model config by name ('sd21-unet') or inline (an imported diffusers config that matches no built-in one). */
+export type ModelConfigRef<C extends ModelConfig = ModelConfig> = string | C;
+
+/** How a config reference reads in messages: its name, or "inline <kind> config". */
+export function configLabel(ref: ModelConfigRef): string {
+  return typeof ref === 'string' ? `'${ref}'` : `inline ${ref.kind === 'vae' ? 'VAE' : 'UNet'} config`;
+}
+
+/** The config a reference stands for, checked to be of `kind` (a named config must exist; an inline one is validated). */
+export function resolveModelConfig(ref: ModelConfigRef<VaeConfig>, kind: 'vae'): VaeConfig;
+export function resolveModelConfig(ref: ModelConfigRef<UNetConfig>, kind: 'unet'): UNetConfig;
+export function resolveModelConfig(ref: ModelConfigRef, kind: 'vae' | 'unet'): ModelConfig {
+  const c = typeof ref === 'string' ? getModelConfig(ref) : ref;
+  if (c.kind !== kind) throw new Error(`${configLabel(ref)} is a ${c.kind === 'vae' ? 'VAE' : 'UNet'} config; a ${kind === 'vae' ? 'VAE' : 'UNet'} config is needed here`);
+  if (typeof ref !== 'string') {
+    if (c.kind === 'vae') validateVaeConfig(c);
+    else validateUNetConfig(c);
+  }
+  return c;
+}
+
 /** The factor between image and latent size: 2^(levels-1) (8 for SD 2.1's VAE). */
 export function vaeDownscale(c: VaeConfig): number {
   return 2 ** (c.blockOutChannels.length - 1);

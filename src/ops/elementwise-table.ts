@@ -28,13 +28,15 @@ export const UNARY = {
   cos: { fwd: 'cos(x)', bwd: '-g * sin(x)' },
   tanh: { fwd: 'tanh_(x)', bwd: 'g * (1.0 - y * y)' },
   sigmoid: { fwd: 'sigmoid_(x)', bwd: 'g * y * (1.0 - y)' },
-  relu: { fwd: 'select(max(x, 0.0), x, is_nan_(x))', bwd: 'select(0.0, g, x > 0.0)' },
+  // PyTorch's threshold_backward: the gradient passes unless x <= 0, so a NaN input passes it on.
+  relu: { fwd: 'select(max(x, 0.0), x, is_nan_(x))', bwd: 'select(g, 0.0, x <= 0.0)' },
   silu: { fwd: 'x * sigmoid_(x)', bwd: 'g * (sigmoid_(x) * (1.0 + x * (1.0 - sigmoid_(x))))' },
   gelu: { fwd: '0.5 * x * (1.0 + erf_(x * SQRT_HALF))', bwd: 'g * (0.5 * (1.0 + erf_(x * SQRT_HALF)) + x * INV_SQRT_2PI * exp(-0.5 * x * x))' },
   geluTanh: { fwd: 'gelu_tanh_(x)', bwd: 'g * gelu_tanh_grad_(x)' },
   softplus: { fwd: 'max(x, 0.0) + log(1.0 + exp(-abs(x)))', bwd: 'g * sigmoid_(x)' },
   // Scalar-parameter ops (s0, s1 come from the call).
-  powScalar: { fwd: 'pow_(x, s0)', bwd: 'g * s0 * pow_(x, s0 - 1.0)' },
+  // x^0 has gradient 0 everywhere, x = 0 included (PyTorch's pow_backward), not 0·0^-1 = NaN.
+  powScalar: { fwd: 'pow_(x, s0)', bwd: 'select(g * s0 * pow_(x, s0 - 1.0), 0.0, s0 == 0.0)' },
   clamp: { fwd: 'select(clamp(x, s0, s1), x, is_nan_(x))', bwd: 'select(0.0, g, x >= s0 && x <= s1)' },
   addScalar: { fwd: 'x + s0', bwd: 'g' },
   mulScalar: { fwd: 'x * s0', bwd: 'g * s0' },
@@ -57,10 +59,14 @@ export const BINARY = {
   add: { fwd: 'a + b', bwd: ['g', 'g'] },
   sub: { fwd: 'a - b', bwd: ['g', '-g'] },
   mul: { fwd: 'a * b', bwd: ['g * b', 'g * a'] },
-  div: { fwd: 'a / b', bwd: ['g / b', '-g * a / (b * b)'] },
-  maximum: { fwd: 'select(max(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(0.0, g, a >= b)', 'select(0.0, g, a < b)'] },
-  minimum: { fwd: 'select(min(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(0.0, g, a <= b)', 'select(0.0, g, a > b)'] },
-  pow: { fwd: 'pow_(a, b)', bwd: ['g * b * pow_(a, b - 1.0)', 'select(0.0, g * y * log(a), a > 0.0)'] },
+  // d/db as PyTorch: -g·(a/b)/b, which neither overflows nor underflows in b·b.
+  div: { fwd: 'a / b', bwd: ['g / b', '-g * y / b'] },
+  // Gradients as PyTorch's: a tie splits g in halves; with a NaN on either side both inputs get g.
+  maximum: { fwd: 'select(max(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(select(g, 0.0, a < b), 0.5 * g, a == b)', 'select(select(g, 0.0, a > b), 0.5 * g, a == b)'] },
+  minimum: { fwd: 'select(min(a, b), a + b, is_nan_(a) || is_nan_(b))', bwd: ['select(select(g, 0.0, a > b), 0.5 * g, a == b)', 'select(select(g, 0.0, a < b), 0.5 * g, a == b)'] },
+  // As PyTorch's pow_backward_self / _exponent: d/da is 0 where b = 0 (0^0 included); d/db is 0 where a = 0 and
+  // b >= 0, -inf·g where a = 0 and b < 0, and NaN for a < 0 (log of a negative), even where a^b is defined.
+  pow: { fwd: 'pow_(a, b)', bwd: ['select(g * b * pow_(a, b - 1.0), 0.0, b == 0.0)', 'select(g * y * log(a), 0.0, a == 0.0 && b >= 0.0)'] },
   gt: { fwd: 'select(0.0, 1.0, a > b)' },
   ge: { fwd: 'select(0.0, 1.0, a >= b)' },
   lt: { fwd: 'select(0.0, 1.0, a < b)' },

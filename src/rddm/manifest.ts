@@ -3,7 +3,7 @@
 // manifest fails with a ConfigError naming the field, never with a crash or an absurdly large model.
 
 import { ConfigCheck } from '../io/config-check.js';
-import { MODEL_CONFIG_NAMES, getModelConfig, type UNetConfig, type VaeConfig } from '../models/configs.js';
+import { MODEL_CONFIG_NAMES, configLabel, getModelConfig, validateUNetConfig, validateVaeConfig, type ModelConfigRef, type UNetConfig, type VaeConfig } from '../models/configs.js';
 import type { RddmConfig } from './system.js';
 
 export interface RddmManifest {
@@ -18,16 +18,36 @@ const SCHEDULE_STEPS = 1000;
 const MAX_LORA_RANK = 256;
 const MAX_FILES = 64;
 
-/** A checked RddmConfig: model names that exist and fit together, and numbers in their ranges. */
+const VAE_FIELDS = ['kind', 'inChannels', 'outChannels', 'latentChannels', 'blockOutChannels', 'layersPerBlock', 'normNumGroups', 'scalingFactor'] as const;
+const UNET_FIELDS = ['kind', 'inChannels', 'outChannels', 'blockOutChannels', 'downBlockTypes', 'upBlockTypes', 'layersPerBlock', 'numAttentionHeads', 'crossAttentionDim', 'normNumGroups', 'normEps', 'flipSinToCos', 'freqShift', 'contextLength'] as const;
+
+/**
+ * A model config reference from a manifest: a built-in name, or an inline config (weights imported from a diffusers
+ * folder whose architecture matches no built-in config), copied field by field and validated.
+ */
+function checkModelRef<C extends VaeConfig | UNetConfig>(v: unknown, k: ConfigCheck, field: string, kind: C['kind']): ModelConfigRef<C> {
+  if (typeof v === 'string' || typeof v !== 'object' || v === null) return k.oneOf(v, field, MODEL_CONFIG_NAMES.filter((n) => getModelConfig(n).kind === kind));
+  const o = k.object(v, field);
+  const fields: readonly string[] = kind === 'vae' ? VAE_FIELDS : UNET_FIELDS;
+  const extra = Object.keys(o).filter((f) => !fields.includes(f));
+  if (extra.length) k.fail(`${field}.${extra[0]}`, `is not a ${kind === 'vae' ? 'VAE' : 'UNet'} config field`);
+  const copy = Object.fromEntries(fields.map((f) => [f, o[f]])) as unknown as C;
+  if (kind === 'vae') validateVaeConfig(copy as VaeConfig, `${k.source}: ${field}`);
+  else validateUNetConfig(copy as UNetConfig, `${k.source}: ${field}`);
+  return copy;
+}
+
+const resolved = <C extends VaeConfig | UNetConfig>(ref: ModelConfigRef<C>): C => (typeof ref === 'string' ? (getModelConfig(ref) as C) : ref);
+
+/** A checked RddmConfig: model names that exist (or inline configs that validate) and fit together, and numbers in their ranges. */
 export function checkRddmConfig(v: unknown, k: ConfigCheck, field = 'config'): RddmConfig {
   const o = k.object(v, field);
-  const names = (kind: string) => MODEL_CONFIG_NAMES.filter((n) => getModelConfig(n).kind === kind);
-  const vae = k.oneOf(o.vae, `${field}.vae`, names('vae'));
-  const unet = k.oneOf(o.unet, `${field}.unet`, names('unet'));
-  const latent = (getModelConfig(vae) as VaeConfig).latentChannels;
-  const uc = getModelConfig(unet) as UNetConfig;
+  const vae = checkModelRef<VaeConfig>(o.vae, k, `${field}.vae`, 'vae');
+  const unet = checkModelRef<UNetConfig>(o.unet, k, `${field}.unet`, 'unet');
+  const latent = resolved(vae).latentChannels;
+  const uc = resolved(unet);
   if (uc.inChannels !== latent || uc.outChannels !== latent) {
-    k.fail(`${field}.unet`, `'${unet}' has ${uc.inChannels} input channels but VAE '${vae}' has ${latent} latent channels`);
+    k.fail(`${field}.unet`, `${configLabel(unet)} has ${uc.inChannels} input channels but VAE ${configLabel(vae)} has ${latent} latent channels`);
   }
   // Fields this version does not know are kept (weights from a newer version may add some), checked ones replaced.
   const config: RddmConfig = {

@@ -5,7 +5,7 @@ import { Conv2d } from '../nn/conv2d.js';
 import { AutoencoderKL, Encoder } from '../models/vae.js';
 import { UNet2DConditionModel } from '../models/unet.js';
 import { NullTextContext } from '../models/text-context.js';
-import { getModelConfig, type UNetConfig, type VaeConfig } from '../models/configs.js';
+import { configLabel, resolveModelConfig, type ModelConfigRef, type UNetConfig, type VaeConfig } from '../models/configs.js';
 import { applyCmbLora, growCmbLora, setBayerPattern } from '../models/cmb-lora.js';
 import { sparseRGB } from '../raw/bayer.js';
 import { tensor } from '../ops/creation.js';
@@ -15,8 +15,10 @@ import { colourFix } from './colour-fix.js';
 
 /** Everything that defines an RDDM system; saved beside its weights. */
 export interface RddmConfig {
-  vae: string;
-  unet: string;
+  /** A built-in VAE config's name ('tiny-vae-x2', 'sd21-vae'), or the config itself (an imported diffusers VAE that matches none). */
+  vae: ModelConfigRef<VaeConfig>;
+  /** A built-in UNet config's name, or the config itself. */
+  unet: ModelConfigRef<UNetConfig>;
   /** Latents are multiplied by this before diffusion (measured after RVAE stage 1: 1 / std of the latents). */
   latentScale: number;
   /** The one-step restoration timestep T. */
@@ -140,11 +142,10 @@ export class RddmSystem extends Module {
 
   constructor(readonly config: RddmConfig) {
     super();
-    const vc = getModelConfig(config.vae) as VaeConfig;
-    const uc = getModelConfig(config.unet) as UNetConfig;
-    if (vc.kind !== 'vae' || uc.kind !== 'unet') throw new Error(`RDDM config: '${config.vae}' must name a VAE config and '${config.unet}' a UNet config`);
+    const vc = resolveModelConfig(config.vae, 'vae');
+    const uc = resolveModelConfig(config.unet, 'unet');
     if (uc.inChannels !== vc.latentChannels || uc.outChannels !== vc.latentChannels) {
-      throw new Error(`RDDM config: UNet '${config.unet}' has ${uc.inChannels} input channels but VAE '${config.vae}' has ${vc.latentChannels} latent channels`);
+      throw new Error(`RDDM config: UNet ${configLabel(config.unet)} has ${uc.inChannels} input channels but VAE ${configLabel(config.vae)} has ${vc.latentChannels} latent channels`);
     }
     this.vae = new AutoencoderKL(vc);
     this.raw_encoder = new RawEncoder(vc);

@@ -135,6 +135,19 @@ const CASES: Record<string, Case[]> = {
     [['profile', 'train-step', '--config', 'nope'], 2, /unknown config 'nope'/],
     [['profile', 'matmul', '--trace', noDir], 1, /--trace .*: the folder .* does not exist/],
   ],
+  export: [
+    [['export', 'weights/rddm-tiny', join(dir, 'x')], 2, /--to diffusers is required/],
+    [['export', 'weights/rddm-tiny', '--to', 'onnx', join(dir, 'x')], 2, /--to must be diffusers, got 'onnx'/],
+    [['export', 'weights/rddm-tiny', '--to', 'diffusers'], 2, /expected WEIGHTS_DIR and OUT_DIR, got 1 argument/],
+    [['export', join(dir, 'nope'), '--to', 'diffusers', join(dir, 'x')], 1, /manifest\.json: no such weights manifest .*nor is it a diffusers folder/],
+    [['export', 'weights/rddm-tiny', '--to', 'diffusers', dir], 1, /exists and is not empty/],
+  ],
+  import: [
+    [['import', dir, join(dir, 'x')], 2, /--from diffusers is required/],
+    [['import', '--from', 'diffusers', dir], 2, /expected DIR and OUT_WEIGHTS, got 1 argument/],
+    [['import', '--from', 'diffusers', dir, join(dir, 'x')], 1, /no unet\/config\.json: not a diffusers folder/],
+    [['import', '--from', 'diffusers', dir, join(dir, 'x'), '--bogus'], 2, /unknown option --bogus/],
+  ],
 };
 
 describe('rddm exit codes', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, init, mul, where, zeros, type Tensor } from '../../src/index.js';
+import { add, init, mul, tensor, where, zeros, type Tensor } from '../../src/index.js';
 import { BINARY, type BinaryName } from '../../src/ops/elementwise-table.js';
 import { checkOp, type InputSpec } from '../helpers/check-op.js';
 import { makeRng, randomIntRef } from '../helpers/random.js';
@@ -92,6 +92,23 @@ describe('binary ops against the float64 reference', () => {
       reference: (x) => binaryRef('pow', x, refOf(-1)),
       rtol: 1e-6,
     });
+  });
+
+  // Values printed by PyTorch 1.13 (float64) for the same inputs: its derivatives.yaml rules at the edges.
+  it('gradients at the edges are PyTorch\'s: pow at 0^0 and negative bases, ties and NaN of maximum/minimum, div by 0', async () => {
+    const grads = async (op: BinaryName, a: number[], b: number[]): Promise<[number[], number[]]> => {
+      const [x, y] = [tensor(a, [a.length], { requiresGrad: true }), tensor(b, [b.length], { requiresGrad: true })];
+      await call(op)(x, y).sum().backward();
+      return [[...(await x.grad!.data())], [...(await y.grad!.data())]];
+    };
+    const [pa, pb] = await grads('pow', [0, 0, 0, 0, -2, -2, 2, 0], [0, 2, -1, 0.5, 3, 0.5, 0, 1]);
+    expect(pa).toEqual([0, 0, -Infinity, Infinity, 12, NaN, 0, 1]);
+    expect(pb.slice(0, 6)).toEqual([0, 0, -Infinity, 0, NaN, NaN]);
+    expect(pb[6]).toBeCloseTo(Math.log(2), 6);
+    expect(pb[7]).toBe(0);
+    expect(await grads('maximum', [1, 1, NaN, 2, NaN], [1, 2, 1, NaN, NaN])).toEqual([[0.5, 0, 1, 1, 1], [0.5, 1, 1, 1, 1]]);
+    expect(await grads('minimum', [1, 1, NaN, 2, NaN], [1, 2, 1, NaN, NaN])).toEqual([[0.5, 1, 1, 1, 1], [0.5, 0, 1, 1, 1]]);
+    expect(await grads('div', [0, 1, 0], [0, 0, 2])).toEqual([[Infinity, Infinity, 0.5], [NaN, -Infinity, -0]]);
   });
 
   it('maximum/minimum propagate NaN', async () => {

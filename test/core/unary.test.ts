@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { div, init, pow, sub, type Tensor } from '../../src/index.js';
+import { div, init, pow, sub, tensor, type Tensor } from '../../src/index.js';
 import { UNARY, type UnaryName } from '../../src/ops/elementwise-table.js';
 import { unary } from '../../src/ops/unary.js';
 import { checkOp } from '../helpers/check-op.js';
@@ -97,6 +97,29 @@ describe('unary ops against the float64 reference', () => {
   }
 
   // sign(NaN) is left out: WGSL's sign gives 0 there (as PyTorch does), NumPy NaN; the engine promises neither.
+  // Values printed by PyTorch 1.13 for the same inputs.
+  it('gradients at the edges are PyTorch\'s: x^0 (0 included), relu at 0 and NaN, sqrt/rsqrt/reciprocal/log at 0', async () => {
+    const grad = async (xs: number[], f: (t: Tensor) => Tensor): Promise<number[]> => {
+      const t = tensor(xs, [xs.length], { requiresGrad: true });
+      await f(t).sum().backward();
+      return [...(await t.grad!.data())];
+    };
+    expect(await grad([0, 2, -3], (t) => pow(t, 0))).toEqual([0, 0, 0]);
+    const half = await grad([0, 2, -3], (t) => pow(t, 0.5));
+    expect([half[0], half[2]]).toEqual([Infinity, NaN]);
+    expect(half[1]).toBeCloseTo(0.5 / Math.sqrt(2), 6);
+    expect(await grad([NaN, 0, 1, -1], (t) => t.relu())).toEqual([1, 0, 1, 0]);
+    expect(await grad([NaN, 0, 1, 2], (t) => t.clamp(0, 1))).toEqual([0, 1, 1, 0]);
+    expect(await grad([NaN, 0, 1], (t) => t.abs())).toEqual([0, 0, 1]);
+    expect(await grad([0, -1], (t) => t.sqrt())).toEqual([Infinity, NaN]);
+    expect(await grad([0, -1], (t) => t.log())).toEqual([Infinity, -1]);
+    expect(await grad([0], (t) => t.rsqrt())).toEqual([-Infinity]);
+    expect(await grad([0], (t) => t.reciprocal())).toEqual([-Infinity]);
+    expect(await grad([-Infinity, Infinity], (t) => t.tanh())).toEqual([0, 0]);
+    expect(await grad([-Infinity, Infinity], (t) => t.sigmoid())).toEqual([0, 0]);
+    expect(await grad([-Infinity, Infinity, NaN, 30], (t) => t.softplus())).toEqual([0, 1, NaN, 1]);
+  });
+
   it('special values: isfinite, exp/log overflow, sqrt of negatives, infinities', async () => {
     const special = ref([8], [Infinity, -Infinity, NaN, 3.4028234663852886e38, -1, 0, 1e-30, 88.8]);
     for (const op of ['isfinite', 'exp', 'log', 'sqrt', 'abs', 'neg', 'relu', 'clamp', 'tanh', 'sigmoid'] as const) {

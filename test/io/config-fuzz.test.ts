@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigCheck, ConfigError } from '../../src/io/config-check.js';
 import { concatBytes, memorySource, openSafetensors, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
-import { MODEL_CONFIGS, MODEL_CONFIG_NAMES, validateUNetConfig, validateVaeConfig, type ModelConfig } from '../../src/models/configs.js';
+import { MODEL_CONFIGS, MODEL_CONFIG_NAMES, resolveModelConfig, validateUNetConfig, validateVaeConfig, type ModelConfig } from '../../src/models/configs.js';
+import { unetConfigFromDiffusers, vaeConfigFromDiffusers } from '../../src/models/diffusers-config.js';
 import { buildModel } from '../../src/models/model-summary.js';
 import { parseRddmManifest, type RddmManifest } from '../../src/rddm/manifest.js';
 import { parsePhotoList, type PhotoList } from '../../src/eval/photos.js';
@@ -32,8 +33,9 @@ describe('config loader fuzzing', () => {
       parse: (bytes) => parseRddmManifest(text(bytes), 'manifest.json'),
       errors: [ConfigError],
       check: (m) => {
-        expect(MODEL_CONFIGS[m.config.vae as keyof typeof MODEL_CONFIGS].kind).toBe('vae');
-        expect(MODEL_CONFIGS[m.config.unet as keyof typeof MODEL_CONFIGS].kind).toBe('unet');
+        // A name of a built-in config, or an inline config (imported diffusers architectures) that validates.
+        expect(resolveModelConfig(m.config.vae, 'vae').kind).toBe('vae');
+        expect(resolveModelConfig(m.config.unet, 'unet').kind).toBe('unet');
         expect(m.config.latentScale > 0 && Number.isInteger(m.config.timestep) && m.config.loraRank >= 1 && m.config.loraRank <= 256).toBe(true);
         expect(m.config.compandEps === undefined || (m.config.compandEps >= 0 && m.config.compandEps <= 1)).toBe(true);
         for (const f of Object.values(m.files)) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -125,5 +127,32 @@ describe('config loader fuzzing', () => {
     const s = await runFuzz(target, inputs);
     expect(built).toBe(s.ok);
     expect(s.ok).toBeGreaterThan(small.length);
+  });
+
+  it("diffusers config.json: mutations of SD 2.1's published configs and the parity fixtures'; accepted ones build", async () => {
+    let built = 0;
+    const target: FuzzTarget<ModelConfig> = {
+      name: 'diffusers config.json',
+      parse: (bytes) => {
+        const o = new ConfigCheck('unet/config.json').parseJson(text(bytes)) as { _class_name?: unknown };
+        const c = o && typeof o === 'object' && o._class_name === 'AutoencoderKL' ? vaeConfigFromDiffusers(o, 'unet/config.json') : unetConfigFromDiffusers(o, 'unet/config.json');
+        withMetaTensors(() => buildModel(c));
+        built++;
+        return c;
+      },
+      errors: [ConfigError],
+      checkError: configErrorNamesFile('unet/config.json: '),
+      allocationBound: (n) => 64 * n + (1 << 24),
+      caseLimitMs: 4000,
+    };
+    const docs = ['test/models/diffusers/fixtures/unet-a/config.json', 'test/models/diffusers/fixtures/unet-b/config.json', 'test/models/diffusers/fixtures/vae/config.json', 'test/models/diffusers/sd21/vae-config.json'];
+    const n = Math.ceil(fuzzCount(400) / docs.length);
+    const inputs = docs.flatMap((path, k) => {
+      const doc = JSON.parse(readFileSync(path, 'utf8'));
+      return [{ bytes: json(doc), label: `${path} unmutated` }, ...jsonMutants(doc, n, 260 + k, [8, 16, 32, 64, 3, 4, null, true, 'DownBlock2D', 'UpBlock2D']).map((m) => ({ ...m, label: `${path} ${m.label}` }))];
+    });
+    const s = await runFuzz(target, inputs);
+    expect(built).toBe(s.ok);
+    expect(s.ok).toBeGreaterThan(docs.length);
   });
 });

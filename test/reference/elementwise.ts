@@ -34,12 +34,12 @@ export const UNARY_REF: Record<UnaryName, UnaryRef> = {
   cos: { f: Math.cos, df: (x) => -Math.sin(x) },
   tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
   sigmoid: { f: sigmoid, df: (x) => sigmoid(x) * (1 - sigmoid(x)) },
-  relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
+  relu: { f: (x) => Math.max(x, 0), df: (x) => (x <= 0 ? 0 : 1) },
   silu: { f: (x) => x * sigmoid(x), df: (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x))) },
   gelu: { f: (x) => x * normalCdf(x), df: (x) => normalCdf(x) + x * normalPdf(x) },
   geluTanh: { f: geluTanh, df: geluTanhGrad },
   softplus: { f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), df: sigmoid },
-  powScalar: { f: (x, e) => Math.pow(x, e), df: (x, _y, e) => e * Math.pow(x, e - 1) },
+  powScalar: { f: (x, e) => Math.pow(x, e), df: (x, _y, e) => (e === 0 ? 0 : e * Math.pow(x, e - 1)) },
   clamp: { f: (x, lo, hi) => Math.min(Math.max(x, lo), hi), df: (x, _y, lo, hi) => (x >= lo && x <= hi ? 1 : 0) },
   addScalar: { f: (x, s) => x + s, df: () => 1 },
   mulScalar: { f: (x, s) => x * s, df: (_x, _y, s) => s },
@@ -59,7 +59,7 @@ export function unaryRef(op: UnaryName, x: RefTensor, scalars: readonly number[]
 
 interface BinaryRef {
   f: (a: number, b: number) => number;
-  /** Partial derivatives; ties of maximum/minimum go to `a`, as the engine's rule. */
+  /** Partial derivatives, with PyTorch's values at the edges (ties of maximum/minimum split in halves). */
   da?: (a: number, b: number, y: number) => number;
   db?: (a: number, b: number, y: number) => number;
 }
@@ -68,11 +68,11 @@ export const BINARY_REF: Record<BinaryName, BinaryRef> = {
   add: { f: (a, b) => a + b, da: () => 1, db: () => 1 },
   sub: { f: (a, b) => a - b, da: () => 1, db: () => -1 },
   mul: { f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a },
-  div: { f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -a / (b * b) },
-  maximum: { f: Math.max, da: (a, b) => (a >= b ? 1 : 0), db: (a, b) => (a < b ? 1 : 0) },
-  minimum: { f: Math.min, da: (a, b) => (a <= b ? 1 : 0), db: (a, b) => (a > b ? 1 : 0) },
-  // d/db a^b = a^b log a is only real for a > 0; the engine (like PyTorch) gives 0 elsewhere.
-  pow: { f: Math.pow, da: (a, b) => b * Math.pow(a, b - 1), db: (a, _b, y) => (a > 0 ? y * Math.log(a) : 0) },
+  div: { f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -(a / b) / b },
+  maximum: { f: Math.max, da: (a, b) => (a === b ? 0.5 : a < b ? 0 : 1), db: (a, b) => (a === b ? 0.5 : a > b ? 0 : 1) },
+  minimum: { f: Math.min, da: (a, b) => (a === b ? 0.5 : a > b ? 0 : 1), db: (a, b) => (a === b ? 0.5 : a < b ? 0 : 1) },
+  // PyTorch's rules: d/da = 0 where b = 0; d/db = 0 where a = 0 and b >= 0, else a^b·log a (NaN for a < 0).
+  pow: { f: Math.pow, da: (a, b) => (b === 0 ? 0 : b * Math.pow(a, b - 1)), db: (a, b, y) => (a === 0 && b >= 0 ? 0 : y * Math.log(a)) },
   gt: { f: (a, b) => (a > b ? 1 : 0) },
   ge: { f: (a, b) => (a >= b ? 1 : 0) },
   lt: { f: (a, b) => (a < b ? 1 : 0) },

@@ -9,6 +9,7 @@ import { decodePng, encodePng } from '../../io/png.js';
 import { psnr, ssim } from '../../eval/metrics.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { loadRddmDir } from '../../node/rddm-weights.js';
+import { configLabel } from '../../models/configs.js';
 import { defaultWeightsDir, packageRoot } from '../../node/paths.js';
 import { normalizeMosaic, restoreRaw } from '../../rddm/restore.js';
 
@@ -37,14 +38,14 @@ export const demo: Command = {
     const outDir = resolve(String(flags.out ?? 'out'));
     const weights = String(flags.weights ?? defaultWeightsDir());
     const sample = join(root, 'samples', 'astronaut-256');
-    if (!existsSync(join(weights, 'manifest.json'))) throw new Error(`no weights at ${weights} (manifest.json missing): run \`npm run train:weights\` or pass --weights DIR`);
+    if (!existsSync(join(weights, 'manifest.json')) && !existsSync(join(weights, 'unet', 'config.json'))) throw new Error(`no weights at ${weights} (manifest.json missing): run \`npm run train:weights\` or pass --weights DIR`);
     await init();
     const t0 = performance.now();
     const { sys, manifest } = await loadRddmDir(weights);
     const raw = readRaw(new Uint8Array(readFileSync(`${sample}.dng`)), `${sample}.dng`);
     const meta = JSON.parse(readFileSync(`${sample}.json`, 'utf8')) as { wbGains: number[]; cam2rgb: number[][] };
     const hqPng = await decodePng(new Uint8Array(readFileSync(`${sample}-hq.png`)), `${sample}-hq.png`);
-    console.log(`sample: ${raw.width}x${raw.height} ${raw.cfaPattern} DNG synthesised from a public-domain photo; weights: ${weights} (${manifest.config.vae} + ${manifest.config.unet})`);
+    console.log(`sample: ${raw.width}x${raw.height} ${raw.cfaPattern} DNG synthesised from a public-domain photo; weights: ${weights} (${configLabel(manifest.config.vae)} + ${configLabel(manifest.config.unet)})`);
     const res = await restoreRaw(sys, raw, { tile: 256, onProgress: (d, n) => console.error(`restoring tile ${d}/${n}`) });
     const { width: W, height: H } = res;
     const plane = W * H;

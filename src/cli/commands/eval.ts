@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyColourFix, colourFixBandFlag, colourFixFlag, inputDir, inputFile, intFlag, noPositionals, outputPath, parseArgs, probabilityFlag, UsageError, type Command } from '../command.js';
+import { applyColourFix, colourFixBandFlag, colourFixFlag, inputDir, intFlag, noPositionals, outputPath, parseArgs, probabilityFlag, UsageError, type Command, inputWeights } from '../command.js';
 import { init, noGrad, tidy, type Tensor } from '../../index.js';
 import { flipEnsemble } from '../../rddm/flip-ensemble.js';
 import { decodePhoto } from '../../eval/photos.js';
@@ -57,7 +57,7 @@ export const evalCommand: Command = {
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
-    if (wanted.includes('rddm')) inputFile(join(String(flags.weights ?? defaultWeightsDir()), 'manifest.json'), 'weights manifest (pass --weights DIR)');
+    if (wanted.includes('rddm')) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};

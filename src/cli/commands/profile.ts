@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { inputFile, intFlag, outputPath, parseArgs, UsageError, type Command } from '../command.js';
+import { intFlag, outputPath, parseArgs, UsageError, type Command, inputWeights } from '../command.js';
 import { writeFileAtomic } from '../../node/atomic-write.js';
 import { init, getDevice, liveStats } from '../../index.js';
 import { summarize, toTraceEvents } from '../../../runtime/index.js';
@@ -30,7 +29,7 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only)
     if (opts.eager && name !== 'train-step') throw new UsageError('--eager applies to the train-step workload only');
     if (opts.weights !== undefined) {
       if (name !== 'restore') throw new UsageError('--weights applies to the restore workload only');
-      inputFile(join(opts.weights, 'manifest.json'), `weights manifest (--weights ${opts.weights} holds none)`);
+      inputWeights(opts.weights, `weights manifest (--weights ${opts.weights} holds none)`);
     }
     const top = intFlag(flags, 'top', 15, 1, 10_000);
     if (flags.config !== undefined && !(MODEL_CONFIG_NAMES as string[]).includes(String(flags.config))) {

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command } from '../command.js';
+import { applyColourFix, colourFixBandFlag, colourFixFlag, inputFile, intFlag, outputPath, parseArgs, positiveFlag, UsageError, type Command, inputWeights } from '../command.js';
 import { init } from '../../index.js';
 import { readRawFile } from '../../node/raw-file.js';
 import { readerFlag } from '../reader-flag.js';
@@ -67,7 +66,7 @@ export const restore: Command = {
     outputPath(flags.o, '-o');
     if (flags.linear !== undefined) outputPath(String(flags.linear), '--linear');
     const weights = String(flags.weights ?? defaultWeightsDir());
-    inputFile(join(weights, 'manifest.json'), `weights manifest (--weights ${weights} holds none)`);
+    inputWeights(weights, `weights manifest (--weights ${weights} holds none)`);
     const opened = await readRawFile(file, readerFlag(flags.reader));
     assertBayer(opened, file);
     const raw = binRaw(opened, bin);

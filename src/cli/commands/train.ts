@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { colourFixFlag, inputFile, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags } from '../command.js';
+import { colourFixFlag, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags, inputWeights } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -110,7 +110,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const degradeProb = probabilityFlag(flags, 'degrade-prob');
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
-  if (flags.init) inputFile(join(String(flags.init), 'manifest.json'), 'weights manifest (--init DIR holds none)');
+  if (flags.init) inputWeights(String(flags.init), 'weights manifest (--init DIR holds none)');
   const models = modelFlags(flags, stage);
   const lossWeights = lossWeightFlags(flags, stage);
   await runStage({
