@@ -16,7 +16,12 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The in-page restore and training of the web demo take minutes on SwiftShader: `npm run test:browser` (which
     // .ci/run also runs) includes them; the default `npm test` keeps to the fast browser tests.
-    exclude: process.env.RDDM_BROWSER_DEMO ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/browser/web-demo.test.ts'],
+    // *.slow.test.ts (SD 2.1 at full size: tens of GiB and minutes on lavapipe) run with `npm run test:slow`.
+    exclude: [
+      '**/node_modules/**',
+      ...(process.env.RDDM_BROWSER_DEMO ? [] : ['test/browser/web-demo.test.ts']),
+      ...(process.env.RDDM_SLOW ? [] : ['test/**/*.slow.test.ts']),
+    ],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     // One GPU device per worker process; lavapipe already uses every core, so two workers are plenty.
     pool: 'forks',

@@ -4,7 +4,7 @@
  * UNet forward at a 64×64 latent (a 512² image) plus a (tiled) VAE decode run. Slow and memory-hungry on a CPU
  * adapter (the weights alone are 3.8 GB), so it runs only with RDDM_SLOW=1:
  *
- *   RDDM_SLOW=1 npx vitest run test/models/sd21-full.test.ts
+ *   npm run test:slow   (RDDM_SLOW=1 vitest run test/models/sd21-full.slow.test.ts)
  *
  * RDDM_SD21_DIR=DIR imports that folder instead (e.g. real SD 2.1 weights, or diffusers' own random ones), with the
  * same checks; when DIR/reference.safetensors exists (test/models/diffusers/gen/sd21_reference.py writes it with
@@ -24,7 +24,6 @@ import { exportDiffusersModel } from '../../src/rddm/diffusers-export.js';
 import { exportDiffusersDir, loadRddmDir } from '../../src/node/rddm-weights.js';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
 
-const SLOW = Boolean(process.env.RDDM_SLOW);
 const sd21 = (name: string) => JSON.parse(readFileSync(new URL(`./diffusers/sd21/${name}-config.json`, import.meta.url), 'utf8'));
 /**
  * Same keys, shapes and float32 bits in two model folders' weights (our writer's bytes equal our writer's; a folder
@@ -54,8 +53,8 @@ async function sameTensors(a: string, b: string): Promise<boolean> {
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
-describe.skipIf(!SLOW)('SD 2.1 at full size (RDDM_SLOW=1)', () => {
-  const dir = SLOW ? mkdtempSync(join(tmpdir(), 'rddm-sd21-')) : '';
+describe('SD 2.1 at full size (npm run test:slow)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rddm-sd21-'));
   const plain = process.env.RDDM_SD21_DIR ?? join(dir, 'sd21');
   let peakRss = 0;
   const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
