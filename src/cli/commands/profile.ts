@@ -9,11 +9,12 @@ import { MODEL_CONFIG_NAMES } from '../../models/configs.js';
 export const profile: Command = {
   name: 'profile',
   summary: 'profile a workload per kernel (GPU timestamps) and write a Chrome/Perfetto trace',
-  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--size N] [--config NAME] [--steps N] [--top N] [--weights DIR] [--eager]
+  usage: `usage: rddm profile WORKLOAD [--trace FILE] [--json FILE] [--size N] [--config NAME] [--steps N] [--top N] [--weights DIR] [--eager]
 workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only): profile these weights, not random tiny ones;
---eager (train-step only): run the step's ops every time instead of replaying it captured`,
+--eager (train-step only): run the step's ops every time instead of replaying it captured;
+--json FILE: the measurements as JSON (wall, kernel and CPU-span times, dispatches, every kernel's row)`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['trace', 'size', 'config', 'steps', 'top', 'weights'], boolean: ['eager'] });
+    const { flags, positionals } = parseArgs(args, { string: ['trace', 'json', 'size', 'config', 'steps', 'top', 'weights'], boolean: ['eager'] });
     const name = positionals[0];
     if (!name) throw new UsageError('name a workload');
     if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
@@ -36,6 +37,7 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only)
       throw new UsageError(`unknown config '${flags.config}'; known: ${MODEL_CONFIG_NAMES.join(', ')}`);
     }
     if (flags.trace !== undefined) outputPath(String(flags.trace), '--trace');
+    if (flags.json !== undefined) outputPath(String(flags.json), '--json');
     await init();
     const dev = getDevice();
     const run = await workload.prepare(opts);
@@ -61,6 +63,22 @@ workloads: ${Object.keys(profileWorkloads).join(', ')}; --weights (restore only)
     console.log(
       `memory: live ${(mem.liveBytes / 2 ** 20).toFixed(1)} MiB, peak ${(mem.peakLiveBytes / 2 ** 20).toFixed(1)} MiB, pool holds ${(mem.heldBytes / 2 ** 20).toFixed(1)} MiB, hits ${mem.hits}, misses ${mem.misses}; live tensors ${liveStats.tensors}`,
     );
+    if (flags.json) {
+      const report = {
+        workload: name,
+        options: opts,
+        adapter: dev.adapter,
+        wallMs: wall,
+        gpuKernelMs: gpuMs,
+        dispatches: prof.events.length,
+        cpuSpansMs: Object.fromEntries(spanTotals),
+        encodeUsPerDispatch: ((spanTotals.get('encode') ?? 0) * 1000) / Math.max(1, prof.events.length),
+        memory: mem,
+        kernels: rows,
+      };
+      await writeFileAtomic(String(flags.json), JSON.stringify(report, null, 2) + '\n');
+      console.log(`measurements written to ${flags.json}`);
+    }
     if (flags.trace) {
       await writeFileAtomic(String(flags.trace), JSON.stringify(toTraceEvents(prof.events, prof.spans, dev.adapter.description)));
       console.log(`trace written to ${flags.trace} (open in chrome://tracing or ui.perfetto.dev)`);
