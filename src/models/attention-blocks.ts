@@ -8,6 +8,8 @@ import { LayerNorm } from '../nn/layer-norm.js';
 import { groupNorm } from '../ops/group-norm.js';
 import { multiHeadAttention } from '../ops/attention.js';
 import { geglu } from '../ops/geglu.js';
+import { pointwiseLinear } from '../ops/linear-layout.js';
+import { autocastState } from '../nn/autocast.js';
 import type { LinearLike } from './resnet-block.js';
 
 /** A parameterless placeholder where diffusers has nn.Dropout(0), so numbering (`to_out.0`, `ff.net.2`) matches. */
@@ -168,8 +170,14 @@ export class Transformer2DModel extends Module {
     }
     return tidy(() => {
       const n = groupNorm(x, this.groups, this.norm.weight ?? undefined, this.norm.bias ?? undefined, 1e-6);
-      let t = this.proj_in.forward(n.permute([0, 2, 3, 1]).reshape([b, h * w, c]));
+      // Plain projections map between NCHW and tokens in their matmul kernels (no permute copies), and proj_out
+      // adds the residual as it stores; LoRA-wrapped or autocast ones go through the token layout explicitly.
+      const fused = (l: LinearLike): l is Linear => l instanceof Linear && !autocastState() && x.dtype === 'float32';
+      let t = fused(this.proj_in)
+        ? pointwiseLinear(n, this.proj_in.weight, this.proj_in.bias, { from: 'channels', to: 'tokens' })
+        : this.proj_in.forward(n.permute([0, 2, 3, 1]).reshape([b, h * w, c]));
       for (const blk of this.transformer_blocks) t = blk.forward(t, context);
+      if (fused(this.proj_out)) return pointwiseLinear(t, this.proj_out.weight, this.proj_out.bias, { from: 'tokens', to: 'channels', spatial: [h, w], residual: x });
       t = this.proj_out.forward(t);
       return t.reshape([b, h, w, c]).permute([0, 3, 1, 2]).add(x);
     });

@@ -1,13 +1,13 @@
 import { isGradEnabled, noGrad, record } from '../autograd/graph.js';
 import { Tensor, empty, isMetaMode } from '../tensor/tensor.js';
-import { shapeStr } from '../tensor/shape.js';
+import { sameShape, shapeStr } from '../tensor/shape.js';
 import { tidy } from '../tensor/scope.js';
 import type { DType } from '../tensor/dtype.js';
 import { matmul } from './matmul.js';
 import { cast } from './cast.js';
 import { runMap } from './map-kernel.js';
 import { conv2dGrads, denseFrom0 } from './conv2d-backward.js';
-import { conv1x1, conv1x1Residual } from './conv1x1.js';
+import { pointwiseLinear } from './linear-layout.js';
 import { ConvPacks, packedChannels, runIgemm, runPortable } from './conv2d-kernels.js';
 import { assertBindable, getConv2dPath, planChunks, useIgemm, type ConvGeometry } from './conv2d-plan.js';
 import { broadcastStrides } from './map-kernel.js';
@@ -134,14 +134,16 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   // The residual rides in the igemm kernel's store when it can; otherwise it is added after.
   const plain1x1 = isPlainGemm(g) && getConv2dPath() === 'auto';
   const f32 = dtype === 'float32' && x.dtype === 'float32' && w.dtype === 'float32' && (!b || b.dtype === 'float32');
-  const fuse = res && dtype === 'float32' && (plain1x1 ? f32 && conv1x1Residual(res, g) : useIgemm(x.device, g.Cout / g.groups, g.groups) && residualView(res, g));
+  const fuse =
+    res && dtype === 'float32' && (plain1x1 ? f32 && res.dtype === 'float32' && sameShape(res.shape, [g.N, g.Cout, g.OH, g.OW]) : useIgemm(x.device, g.Cout / g.groups, g.groups) && residualView(res, g));
   if (res && !fuse) {
     const y = conv2d(x, w, b, { ...opts, residual: null });
     const out = y.add(res);
     y.dispose();
     return out;
   }
-  if (plain1x1) return f32 ? conv1x1(x, w, b ?? null, g, res) : conv1x1Mixed(x, w, b ?? null, g, dtype);
+  // A float32 1x1 convolution is a per-pixel linear map on NCHW: matmuls with the bias, residual and gradients fused.
+  if (plain1x1) return f32 ? pointwiseLinear(x, w, b ?? null, { from: 'channels', to: 'channels', residual: res }) : conv1x1Mixed(x, w, b ?? null, g, dtype);
   const xd = x.isContiguous ? x : noGrad(() => x.contiguous());
   const wd = w.isContiguous ? w : noGrad(() => w.contiguous());
   const y = noGrad(() => conv2dForwardRaw(xd, wd, b ?? null, g, dtype, res));
@@ -199,7 +201,7 @@ function isPlainGemm(g: ConvGeometry): boolean {
 /**
  * The 1x1 path for float16 operands: y[n] = W [Cout, Cin] · x[n] [Cin, H·W] through `matmul` (NCHW is already its
  * layout), so autograd comes from matmul's rule and the bias add's. With a bias the product stays f32 until the bias
- * is added. float32 takes src/ops/conv1x1.ts (bias, residual and gradients in the matmul launches).
+ * is added. float32 takes pointwiseLinear (src/ops/linear-layout.ts: bias, residual and gradients in the matmul launches).
  */
 function conv1x1Mixed(x: Tensor, w: Tensor, b: Tensor | null, g: ConvGeometry, dtype: DType): Tensor {
   return tidy(() => {

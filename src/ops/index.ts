@@ -10,6 +10,7 @@ export * from './reduce.js';
 export * from './softmax.js';
 export * from './matmul.js';
 export * from './linear.js';
+export * from './linear-layout.js';
 export * from './geglu.js';
 export * from './gather.js';
 export * from './random.js';

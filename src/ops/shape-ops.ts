@@ -132,15 +132,8 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     bounds.push([at, at + t.shape[ax]]);
     at += t.shape[ax];
   }
-  return record('concat', out, tensors, (g) =>
-    bounds.map(([s, e], i) => {
-      if (!tensors[i].requiresGrad) return null;
-      const part = slice(g, ax, s, e);
-      const dense = contiguous(part);
-      if (dense !== part) part.dispose();
-      return dense;
-    }),
-  );
+  // Each input's gradient is its slice of g, as a view: consumers read strides (and the walk sums strided parts).
+  return record('concat', out, tensors, (g) => bounds.map(([s, e], i) => (tensors[i].requiresGrad ? slice(g, ax, s, e) : null)));
 }
 
 /**
