@@ -28,6 +28,8 @@ export interface StageRun {
   timestep?: number;
   /** Wall-clock budget of the run in seconds (see TrainOptions.timeLimitS). */
   timeLimitS?: number;
+  /** GPU memory the run may hold through the pool (GpuDevice.memoryLimit): the optimizer's flat storage is refused up front past it. */
+  maxMemoryBytes?: number;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
   /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
@@ -64,7 +66,8 @@ async function measureLatentScale(sys: RddmSystem, opts: StageOptions): Promise<
 
 /** Runs one training stage (resumable) and writes the whole system's weights to `outDir`. */
 export async function runStage(r: StageRun): Promise<RddmSystem> {
-  await init();
+  const dev = await init();
+  dev.memoryLimit = r.maxMemoryBytes ?? null;
   const log = r.log ?? ((l: string) => console.error(l));
   manualSeed(r.seed);
   const sys = r.initDir ? (await loadRddmDir(r.initDir)).sys : new RddmSystem({ ...DEFAULT_RDDM_CONFIG, ...r.config });

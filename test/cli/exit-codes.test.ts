@@ -79,6 +79,9 @@ const CASES: Record<string, Case[]> = {
     [['train-rvae', '--stage', '1', '--steps', '0'], 2, /--steps must be an integer >= 1, got '0'/],
     [['train-rvae', '--stage', '1', '--crop', '12'], 2, /--crop must be a multiple of 8/],
     [['train-rvae', '--stage', '1', '--lr', 'fast'], 2, /--lr must be a positive number, got 'fast'/],
+    [['train-rvae', '--stage', '1', '--max-memory', 'lots'], 2, /--max-memory must be a positive number/],
+    // 1 MiB cannot hold the flat parameters, gradients and moments: refused before training, naming sizes and limit.
+    [['train-rvae', '--stage', '1', '--steps', '1', '--max-memory', '1', '--run', join(dir, 'mem-run')], 1, /optimizer flat storage.*needs [\d.]+ MiB.*of the 1\.0 MiB memory limit.*--max-memory/],
     [['train-rvae', '--stage', '1', '--vae', 'tiny-unet'], 2, /--vae 'tiny-unet' is not a known VAE config; known: .*tiny-vae-x2/],
     [['train-rvae', '--stage', '1', '--unet', 'bogus'], 2, /--unet 'bogus' is not a known UNet config; known: .*tiny-unet/],
     [['train-rvae', '--stage', '2', '--init', 'weights/rddm-tiny', '--vae', 'tiny-vae'], 2, /the --init weights already fix it/],
