@@ -50,25 +50,18 @@ fn bias(ch: u32) -> f32 {
   return 0.0;
 }
 
-@compute @workgroup_size(WG)
-fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-  let lid = lid3.x;
-  let chunk = wid.x;
-  let nc = wid.y + wid.z * nwg.y;
-  if (nc >= p.n * p.channels) { return; }
-  let ch = nc % p.channels;
-  let row = (nc / p.channels) * p.groups + ch / p.cpg;
+// A = Σ_s g_y and B = Σ_s g_y·x̂ over positions [s0, s1) of channel ch of sample-channel row nc: each lane walks
+// every WG-th position, then a tree; every lane gets the pair.
+fn grad_sums(nc: u32, ch: u32, row: u32, s: u32, x_off: u32, g_off: u32, s0: u32, s1: u32, lid: u32) -> vec2<f32> {
   let mean = mean_in[row];
   let rstd = rstd_in[row];
   let wc = weight(ch);
   let bc = bias(ch);
-  let s0 = chunk * p.chunk;
-  let s1 = min(s0 + p.chunk, p.s);
   var a = 0.0;
   var bb = 0.0;
-  for (var s = s0 + lid; s < s1; s += WG) {
-    let xh = (x[p.x_off + nc * p.s + s] - mean) * rstd;
-    let gy = grad_y(dz[p.g_off + nc * p.s + s], xh, wc, bc);
+  for (var i = s0 + lid; i < s1; i += WG) {
+    let xh = (x[x_off + nc * s + i] - mean) * rstd;
+    let gy = grad_y(dz[g_off + nc * s + i], xh, wc, bc);
     a += gy;
     bb = fma(gy, xh, bb);
   }
@@ -82,10 +75,25 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
     workgroupBarrier();
   }
+  let r = vec2(red_a[0], red_b[0]);
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let chunk = wid.x;
+  let nc = wid.y + wid.z * nwg.y;
+  if (nc >= p.n * p.channels) { return; }
+  let ch = nc % p.channels;
+  let row = (nc / p.channels) * p.groups + ch / p.cpg;
+  let s0 = chunk * p.chunk;
+  let r = grad_sums(nc, ch, row, p.s, p.x_off, p.g_off, s0, min(s0 + p.chunk, p.s), lid);
   if (lid == 0u) {
     let o = (nc * p.chunks + chunk) * 2u;
-    sums_out[o] = red_a[0];
-    sums_out[o + 1u] = red_b[0];
+    sums_out[o] = r.x;
+    sums_out[o + 1u] = r.y;
   }
 }
 
@@ -194,39 +202,16 @@ fn fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
   let g = wid.x;
   // Per (n, c): A = Σ_s g_y, B = Σ_s g_y·x̂, as the reduce pass computes them for one chunk.
   for (var n = 0u; n < pf.n; n++) {
-    let row = n * pf.groups + g;
-    let mean = mean_in[row];
-    let rstd = rstd_in[row];
     for (var c = 0u; c < pf.cpg; c++) {
       let ch = g * pf.cpg + c;
-      let nc = n * pf.channels + ch;
-      let wc = weight(ch);
-      let bc = bias(ch);
-      var a = 0.0;
-      var bb = 0.0;
-      for (var s = lid; s < pf.s; s += WG) {
-        let xh = (x[pf.x_off + nc * pf.s + s] - mean) * rstd;
-        let gy = grad_y(dz[pf.g_off + nc * pf.s + s], xh, wc, bc);
-        a += gy;
-        bb = fma(gy, xh, bb);
-      }
-      red_a[lid] = a;
-      red_b[lid] = bb;
-      workgroupBarrier();
-      for (var k = WG / 2u; k > 0u; k = k / 2u) {
-        if (lid < k) {
-          red_a[lid] = red_a[lid] + red_a[lid + k];
-          red_b[lid] = red_b[lid] + red_b[lid + k];
-        }
-        workgroupBarrier();
-      }
+      let r = grad_sums(n * pf.channels + ch, ch, n * pf.groups + g, pf.s, pf.x_off, pf.g_off, 0u, pf.s, lid);
       if (lid == 0u) {
-        sum_a[n * pf.cpg + c] = red_a[0];
-        sum_b[n * pf.cpg + c] = red_b[0];
+        sum_a[n * pf.cpg + c] = r.x;
+        sum_b[n * pf.cpg + c] = r.y;
       }
-      workgroupBarrier();
     }
   }
+  workgroupBarrier();
   // coef per sample (as the coef pass, adding 0 + a for its single chunk), and the parameter gradients.
   if (lid < pf.n) {
     var ca = 0.0;

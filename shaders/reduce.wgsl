@@ -38,27 +38,22 @@ fn identity() -> f32 {
 // NaN by its bits: compilers may fold `v != v` to false (lavapipe does), losing NaNs that max/min must keep.
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
-// Element offset of row `row` (before `offset`), and of element j within a row.
-fn row_offset(row: u32) -> u32 {
-  var r = row;
+// Element offset of index i walked over the last n of up to four dimensions (outermost first): a row over the
+// kept dimensions, an element over the reduced ones.
+fn walk(i: u32, shape: vec4<u32>, stride: vec4<u32>, n: u32) -> u32 {
+  var r = i;
   var off = 0u;
-  for (var d = KR; d > 0u; d--) {
-    let n = p.kshape[4u - KR + d - 1u];
-    off += (r % n) * p.kstride[4u - KR + d - 1u];
-    r = r / n;
+  for (var d = n; d > 0u; d--) {
+    let k = 4u - n + d - 1u;
+    off += (r % shape[k]) * stride[k];
+    r = r / shape[k];
   }
   return off;
 }
+fn row_offset(row: u32) -> u32 { return walk(row, p.kshape, p.kstride, KR); }
 fn elem_offset(j: u32) -> u32 {
   if (RR == 1u) { return j * p.rstride[3]; }
-  var r = j;
-  var off = 0u;
-  for (var d = RR; d > 0u; d--) {
-    let n = p.rshape[4u - RR + d - 1u];
-    off += (r % n) * p.rstride[4u - RR + d - 1u];
-    r = r / n;
-  }
-  return off;
+  return walk(j, p.rshape, p.rstride, RR);
 }
 
 fn combine(a: f32, b: f32) -> f32 {
