@@ -37,6 +37,9 @@ export class BufferPool {
   private pending: GPUBuffer[] = [];
   /** Every buffer in `free` or `pending`: released by its last holder. */
   private released = new Set<GPUBuffer>();
+  /** Creation order of every buffer, to keep free lists in a canonical order (see commitPending). */
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
   private readonly stats: PoolStats = { hits: 0, misses: 0, liveBytes: 0, peakLiveBytes: 0, heldBytes: 0, created: 0 };
 
   constructor(
@@ -72,6 +75,7 @@ export class BufferPool {
     this.stats.misses++;
     this.stats.created++;
     const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+    this.ids.set(buf, this.nextId++);
     this.noteLive(size);
     return buf;
   }
@@ -109,15 +113,24 @@ export class BufferPool {
     return true;
   }
 
-  /** Called right after a submit: buffers released before it may now be reused. */
+  /**
+   * Called right after a submit: buffers released before it may now be reused. Each free list is kept in creation
+   * order (oldest last, handed out first), whatever order the buffers came back in: a loop that allocates the same
+   * way every iteration then gets the same buffers every iteration, so the bind groups it needs repeat and the bind
+   * group cache serves them instead of Dawn creating new ones.
+   */
   commitPending(): void {
+    const touched = new Set<GPUBuffer[]>();
     for (const buf of this.pending) {
       let list = this.free.get(buf.size);
       if (!list) this.free.set(buf.size, (list = []));
       list.push(buf);
+      touched.add(list);
       this.stats.heldBytes += buf.size;
     }
     this.pending.length = 0;
+    const id = (b: GPUBuffer) => this.ids.get(b) ?? -1;
+    for (const list of touched) list.sort((a, b) => id(b) - id(a));
   }
 
   /** Destroys every free buffer (e.g. after a large one-off job), returning GPU memory to the system. */
