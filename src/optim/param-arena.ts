@@ -79,11 +79,6 @@ export function arenaOf(p: Tensor): ParamArena | null {
   return owners.get(p) ?? null;
 }
 
-/** Bytes a set of parameters takes in an arena (slot padding included), per buffer of that layout. */
-export function arenaBytes(params: readonly Tensor[]): number {
-  return params.reduce((b, p) => b + Math.ceil(p.size / SLOT_ALIGN) * SLOT_ALIGN * 4, 0);
-}
-
 export class ParamArena {
   readonly device: GpuDevice;
   readonly layouts: ChunkLayout[] = [];
