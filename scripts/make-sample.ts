@@ -12,7 +12,7 @@ import { SYNTH_SENSOR } from '../src/cli/commands/synth.js';
 import type { Matrix3 } from '../src/raw/raw-image.js';
 
 await init();
-const src = await decodePhoto(new Uint8Array(readFileSync('data/photos/eval/astronaut.png')), 'astronaut.png');
+const src = await decodePhoto(new Uint8Array(readFileSync('data/photos/validation/astronaut.png')), 'astronaut.png');
 const S = 256;
 const half: SrgbImage = { width: S, height: S, data: new Float32Array(S * S * 3) };
 for (let y = 0; y < S; y++)

@@ -1,4 +1,4 @@
-// Reads the photos of datasets/photos.json from data/photos/{train,eval}/ (put there by
+// Reads the photos of datasets/photos.json from data/photos/{train,validation,test}/ (put there by
 // scripts/fetch-photos.sh) and decodes them. The only file access of the evaluation code.
 
 import { readFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { decodePhoto, parsePhotoList, type NamedPhoto, type PhotoSplit } from '.
 import { ConfigCheck } from '../io/config-check.js';
 
 export interface LoadPhotosOptions {
-  /** Folder holding train/ and eval/ (default data/photos, relative to the working directory). */
+  /** Folder holding train/, validation/ and test/ (default data/photos, relative to the working directory). */
   root?: string;
   /** The photo list (default datasets/photos.json). */
   list?: string;

@@ -116,6 +116,7 @@ const CASES: Record<string, Case[]> = {
     [['eval', '--bogus'], 2, /unknown option --bogus/],
     [['eval', 'extra'], 2, /unexpected argument 'extra'/],
     [['eval', '--data', join(dir, 'nope')], 1, /nope: no such photo folder/],
+    [['eval', '--split', 'train'], 2, /--split must be validation or test, got 'train'/],
     [['eval', '--crop', '100'], 2, /--crop must be a multiple of 16/],
     [['eval', '--methods', 'rddm,fancy'], 2, /unknown method 'fancy'/],
     [['eval', '--colour-fix', '-1'], 2, /--colour-fix must be 0 \(off\)/],

@@ -121,8 +121,8 @@ describe('classical denoise + demosaic', () => {
   });
 
   it('beats bilinear on real photo crops at the default noise distribution', async () => {
-    need('data/photos/eval/astronaut.png');
-    const photos = await loadPhotos('eval');
+    need('data/photos/validation/astronaut.png');
+    const photos = await loadPhotos('validation');
     const rows = await evaluate({
       photos: photos.map((p) => p.image),
       patterns: ['RGGB'],

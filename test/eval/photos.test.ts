@@ -1,35 +1,74 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/io/png.js';
-import { decodePhoto, parsePhotoList } from '../../src/eval/photos.js';
+import { decodePhoto, parsePhotoList, photoScene, PHOTO_SPLITS } from '../../src/eval/photos.js';
 import { loadPhotos } from '../../src/node/load-photos.js';
 import { need } from '../helpers/requirements.js';
 
+const base = { package: 'p', path: 'usr/share/p/a.png', file: 'a.png', license: 'x' };
+const list = (over: Record<string, unknown>) => ({ packagesReviewed: { p: 'taken: test' }, train: [], validation: [], test: [], ...over });
+
 describe('photo list', () => {
-  it('parses datasets/photos.json with disjoint splits', () => {
-    const list = parsePhotoList(JSON.parse(readFileSync('datasets/photos.json', 'utf8')));
-    expect(list.train.length).toBeGreaterThan(0);
-    expect(list.eval.length).toBeGreaterThan(0);
-    for (const e of [...list.train, ...list.eval]) expect(list.sources[e.package]).toBeDefined();
+  const real = parsePhotoList(JSON.parse(readFileSync('datasets/photos.json', 'utf8')));
+  const all = [...real.train, ...real.validation, ...real.test];
+
+  it('parses datasets/photos.json: three splits, at least 40 scenes, at least 8 test photos', () => {
+    expect(real.train.length).toBeGreaterThan(0);
+    expect(real.validation.length).toBeGreaterThanOrEqual(4);
+    expect(real.test.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(all.map(photoScene)).size).toBeGreaterThanOrEqual(40);
+    for (const e of all) expect(real.packagesReviewed[e.package]).toMatch(/^taken/);
+  });
+
+  it('keeps the photos the shipped weights were tuned on out of test, and the old training photos in train', () => {
+    const names = (es: readonly { file: string }[]) => es.map((e) => e.file);
+    for (const f of ['astronaut.png', 'kodim02-lzw.tif', 'kodim07-lzw.tif']) expect(names(real.test)).not.toContain(f);
+    for (const f of ['coffee.png', 'chelsea.png', 'motorcycle_left.png', 'motorcycle_right.png', 'face.ppm']) expect(names(real.train)).toContain(f);
+    // Game data stays out, whatever its licence.
+    expect(real.packagesReviewed['renpy-demo']).toMatch(/^left/);
+    expect(all.map((e) => e.package)).not.toContain('renpy-demo');
   });
 
   it('rejects malformed lists', () => {
-    const entry = { package: 'p', file: 'a.png', license: 'x' };
-    expect(() => parsePhotoList({ train: [], eval: [] })).toThrow(/sources/);
-    expect(() => parsePhotoList({ sources: {}, train: [entry], eval: [entry] })).toThrow(/both train and eval/);
-    expect(() => parsePhotoList({ sources: {}, train: [{ ...entry, file: '../x.png' }], eval: [] })).toThrow(/plain file name/);
+    expect(() => parsePhotoList({ train: [], validation: [], test: [] })).toThrow(/packagesReviewed/);
+    expect(() => parsePhotoList(list({ eval: [] }))).toThrow(/"eval" split is now "validation".*"test"/);
+    expect(() => parsePhotoList(list({ validation: undefined }))).toThrow(/validation is not a list/);
+    expect(() => parsePhotoList(list({ train: [{ ...base, file: '../x.png' }] }))).toThrow(/plain file name/);
+    expect(() => parsePhotoList(list({ train: [{ ...base, path: '/usr/a.png' }] }))).toThrow(/relative path inside the package/);
+    expect(() => parsePhotoList(list({ train: [{ ...base, path: 'usr/../../a.png' }] }))).toThrow(/relative path inside the package/);
+    expect(() => parsePhotoList(list({ train: [{ ...base, package: 'q' }] }))).toThrow(/train\[0\].*"q" is not in packagesReviewed/);
+    expect(() => parsePhotoList(list({ test: [{ ...base, license: undefined }] }))).toThrow(/test\[0\].*needs "package", "path", "file" and "license"/);
+  });
+
+  it('rejects a file or a scene in two splits', () => {
+    expect(() => parsePhotoList(list({ train: [base], test: [base] }))).toThrow(/test\[0\].*"a\.png" is listed twice \(also in train\)/);
+    expect(() => parsePhotoList(list({ train: [base, base] }))).toThrow(/train\[1\].*listed twice/);
+    // A stereo pair: two files, one scene, which must stay on one side.
+    const left = { ...base, file: 'l.png', scene: 'moto' }, right = { ...base, file: 'r.png', scene: 'moto' };
+    expect(parsePhotoList(list({ train: [left, right] })).train).toHaveLength(2);
+    expect(() => parsePhotoList(list({ train: [left], validation: [right] }))).toThrow(/validation\[0\].*scene "moto" is in both train and validation/);
+    // Without "scene", the scene is the file name less its extension: a.png and a.jpg are one scene.
+    expect(() => parsePhotoList(list({ validation: [base], test: [{ ...base, file: 'a.jpg' }] }))).toThrow(/scene "a" is in both validation and test/);
+    expect(() => parsePhotoList(list({ train: [{ ...base, scene: '' }] }))).toThrow(/"scene" must be a non-empty string/);
+  });
+
+  it('checks the downscale factor', () => {
+    expect(parsePhotoList(list({ train: [{ ...base, downscale: 3 }] })).train[0]!.downscale).toBe(3);
+    for (const d of [1, 0, -2, 2.5, '3', 17]) {
+      expect(() => parsePhotoList(list({ train: [{ ...base, downscale: d }] }))).toThrow(/train\[0\]\.downscale must be an integer from 2 to 16/);
+    }
+    expect(() => parsePhotoList(list({ train: [{ ...base, file: 'a.jpg', downscale: 2 }] }))).toThrow(/stored as a PNG.*must end in \.png/);
   });
 
   it('checks an entry that is unpacked from another container', () => {
-    const unpack = { file: 'face.dat', format: 'bzip2-rgb8', width: 4, height: 2 };
-    const entry = { package: 'p', file: 'face.ppm', license: 'x', unpack };
-    expect(parsePhotoList({ sources: {}, train: [entry], eval: [] }).train[0]!.unpack).toEqual(unpack);
-    const bad = (u: unknown, file = 'face.ppm') => () => parsePhotoList({ sources: {}, train: [{ ...entry, file, unpack: u }], eval: [] });
+    const unpack = { format: 'bzip2-rgb8', width: 4, height: 2 };
+    const entry = { ...base, path: 'usr/lib/face.dat', file: 'face.ppm', unpack };
+    expect(parsePhotoList(list({ train: [entry] })).train[0]!.unpack).toEqual(unpack);
+    const bad = (u: unknown, file = 'face.ppm') => () => parsePhotoList(list({ train: [{ ...entry, file, unpack: u }] }));
     expect(bad({ ...unpack, format: 'gzip-rgb8' })).toThrow(/train\[0\]\.unpack.*"gzip-rgb8" is not known/);
     expect(bad({ ...unpack, width: 0 })).toThrow(/positive integer "width" and "height"/);
-    expect(bad({ ...unpack, file: '../face.dat' })).toThrow(/plain file name/);
     expect(bad(unpack, 'face.png')).toThrow(/must end in \.ppm/);
-    expect(bad(null)).toThrow(/needs "file"/);
+    expect(bad(null)).toThrow(/needs "format"/);
   });
 });
 
@@ -72,7 +111,8 @@ describe('decodePhoto', () => {
     const photos = await loadPhotos('train');
     const face = photos.find((p) => p.name === 'face.ppm')!;
     expect([face.image.width, face.image.height]).toEqual([1024, 768]);
-    for (const p of photos) {
+    // The five photos training started with; every photo of every split is checked below.
+    for (const p of photos.filter((q) => ['coffee.png', 'chelsea.png', 'motorcycle_left.png', 'motorcycle_right.png', 'face.ppm'].includes(q.name))) {
       const n = p.image.width * p.image.height;
       const mean = [0, 1, 2].map((c) => p.image.data.filter((_, i) => i % 3 === c).reduce((s, v) => s + v, 0) / n);
       // A natural colour photo: exposed mid-range, and its channels differ (a gray or channel-swapped decode would not).
@@ -81,19 +121,31 @@ describe('decodePhoto', () => {
     }
   });
 
-  it('loads the evaluation photos (PNG and LZW TIFF)', async () => {
-    need('data/photos/eval/kodim02-lzw.tif');
-    const photos = await loadPhotos('eval');
-    expect(photos.map((p) => p.name)).toEqual(['astronaut.png', 'kodim02-lzw.tif', 'kodim07-lzw.tif']);
-    for (const p of photos) {
-      expect(p.image.data.length).toBe(p.image.width * p.image.height * 3);
-      expect(Math.min(p.image.width, p.image.height)).toBeGreaterThanOrEqual(256);
-      const mean = p.image.data.reduce((s, v) => s + v, 0) / p.image.data.length;
-      expect(mean > 0.1 && mean < 0.9).toBe(true);
+  it('loads every listed photo of every split: colour, at least 300 px a side, downscaled ones at most 1024 px', async () => {
+    need('data/photos/test/jxl-flower.png');
+    const entries = parsePhotoList(JSON.parse(readFileSync('datasets/photos.json', 'utf8')));
+    for (const split of PHOTO_SPLITS) {
+      const photos = await loadPhotos(split);
+      expect(photos.map((p) => p.name)).toEqual(entries[split].map((e) => e.file));
+      photos.forEach((p, i) => {
+        const { width, height, data } = p.image;
+        expect(data.length).toBe(width * height * 3);
+        expect(Math.min(width, height), p.name).toBeGreaterThanOrEqual(300);
+        if (entries[split][i]!.downscale) expect(Math.max(width, height), p.name).toBeLessThanOrEqual(1024);
+        let mean = 0, chroma = 0;
+        for (let k = 0; k < width * height; k++) {
+          mean += data[3 * k]! + data[3 * k + 1]! + data[3 * k + 2]!;
+          chroma += Math.abs(data[3 * k]! - data[3 * k + 1]!) + Math.abs(data[3 * k + 2]! - data[3 * k + 1]!);
+        }
+        // Not black, not blown out, and not grey (the synthesis needs colour).
+        expect(mean / data.length, p.name).toBeGreaterThan(0.04);
+        expect(mean / data.length, p.name).toBeLessThan(0.9);
+        expect(chroma / (width * height), p.name).toBeGreaterThan(0.01);
+      });
     }
-  });
+  }, 120_000);
 
   it('tells how to fetch missing photos', async () => {
-    await expect(loadPhotos('eval', { root: '/nonexistent' })).rejects.toThrow(/fetch-photos\.sh/);
+    await expect(loadPhotos('test', { root: '/nonexistent' })).rejects.toThrow(/fetch-photos\.sh/);
   });
 });

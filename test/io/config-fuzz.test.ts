@@ -90,13 +90,14 @@ describe('config loader fuzzing', () => {
       parse: (bytes) => parsePhotoList(new ConfigCheck('photos.json').parseJson(text(bytes)), 'photos.json'),
       errors: [ConfigError],
       check: (l) => {
-        for (const e of [...l.train, ...l.eval]) expect([typeof e.file, typeof e.package, typeof e.license]).toEqual(['string', 'string', 'string']);
-        for (const e of [...l.train, ...l.eval]) expect(e.file).not.toMatch(/[\\/]|^\.|^$/);
+        for (const e of [...l.train, ...l.validation, ...l.test]) expect([typeof e.file, typeof e.package, typeof e.path, typeof e.license]).toEqual(['string', 'string', 'string', 'string']);
+        for (const e of [...l.train, ...l.validation, ...l.test]) expect(e.file).not.toMatch(/[\\/]|^\.|^$/);
+        for (const e of [...l.train, ...l.validation, ...l.test]) expect(e.path.split('/')).not.toContain('..');
       },
       checkError: configErrorNamesFile('photos.json: '),
       allocationBound: (n) => 64 * n + (1 << 20),
     };
-    const s = await runFuzz(target, [{ bytes: real, label: 'unmutated' }, ...jsonMutants(JSON.parse(real.toString('utf8')), fuzzCount(300), 220, ['../x.png', '.hidden', 'a/b.png'])]);
+    const s = await runFuzz(target, [{ bytes: real, label: 'unmutated' }, ...jsonMutants(JSON.parse(real.toString('utf8')), fuzzCount(300), 220, ['../x.png', '.hidden', 'a/b.png', 'usr/../../etc/passwd', '/usr/x.png'])]);
     expect(s.ok).toBeGreaterThan(0);
   });
 

@@ -42,7 +42,7 @@ describe('test preflight', () => {
     process.env.RDDM_PREFLIGHT_PRETEND_MISSING = 'dcraw,data/photos/';
     try {
       expect(missingMessage('dcraw')).toMatch(/dcraw is not installed: as root, run `apt-get update && apt-get install -y --no-install-recommends dcraw`/);
-      expect(() => need('data/photos/eval/astronaut.png')).toThrow(/data\/photos\/eval\/astronaut\.png is missing: run `bash scripts\/fetch-photos\.sh`/);
+      expect(() => need('data/photos/validation/astronaut.png')).toThrow(/data\/photos\/validation\/astronaut\.png is missing: run `bash scripts\/fetch-photos\.sh`/);
       expect(() => need('data/nowhere/x')).toThrow(/neither a known tool nor a path under/);
     } finally {
       if (before === undefined) delete process.env.RDDM_PREFLIGHT_PRETEND_MISSING;

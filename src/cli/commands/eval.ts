@@ -29,17 +29,19 @@ function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: num
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
-  usage: `usage: rddm eval [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
+  usage: `usage: rddm eval [--split validation|test] [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
                  [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble] [--degrade-prob 0]
                  [--colour-fix SIGMA] [--colour-fix-band SIGMA]
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
              (default 0: noise + mosaic only, the design's evaluation setting).
-  --data defaults to data/photos/eval (bash scripts/fetch-photos.sh); photos are PNG, JPEG, 8-bit TIFF or PPM.
+  --split validation|test picks the photos of datasets/photos.json's split in data/photos/<split>/ (default test;
+             bash scripts/fetch-photos.sh): choose runs and settings on validation, report test, never tune on it.
+  --data DIR evaluates the photos in DIR instead (it overrides --split); photos are PNG, JPEG, 8-bit TIFF or PPM.
              Pairs are synthesised with a fixed seed.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band'], boolean: ['ensemble'] });
+    const { flags, positionals } = parseArgs(args, { string: ['split', 'data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band'], boolean: ['ensemble'] });
     noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
@@ -53,7 +55,9 @@ export const evalCommand: Command = {
     const colourFixBand = colourFixBandFlag(flags);
     if (flags.json !== undefined) outputPath(String(flags.json), '--json');
     if (flags.grid !== undefined) outputPath(String(flags.grid), '--grid');
-    const dir = String(flags.data ?? 'data/photos/eval');
+    const split = String(flags.split ?? 'test');
+    if (split !== 'validation' && split !== 'test') throw new UsageError(`--split must be validation or test, got '${split}' (training photos are not for evaluation)`);
+    const dir = String(flags.data ?? `data/photos/${split}`);
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
