@@ -157,7 +157,7 @@ export function estimateVaeActivations(c: VaeConfig, imageH: number, imageW: num
   const top = ch[ch.length - 1];
   const mid = (prefix: string) => {
     resnet(t, prefix, top, top, h * w);
-    spatialAttention(t, prefix, top, h * w);
+    if (c.midBlockAddAttention ?? true) spatialAttention(t, prefix, top, h * w);
     resnet(t, prefix, top, top, h * w);
     t.endBlock(prefix, [top, h, w]);
   };

@@ -42,6 +42,11 @@ export interface VaeConfig {
   readonly normNumGroups: number;
   /** Latents are multiplied by this before diffusion (SD 2.1: 0.18215). */
   readonly scalingFactor: number;
+  /**
+   * Self-attention in the encoder's and decoder's mid blocks (diffusers' `mid_block_add_attention`). Absent means
+   * true, as in diffusers and every config before the lean family.
+   */
+  readonly midBlockAddAttention?: boolean;
 }
 
 export type ModelConfig = UNetConfig | VaeConfig;
@@ -124,6 +129,38 @@ const tinyUnet: UNetConfig = {
 /** tiny-unet for the 16-channel latents of tiny-vae-x2-l16 / mini-vae-x2-l16. */
 const tinyUnetL16: UNetConfig = { ...tinyUnet, inChannels: 16, outChannels: 16 };
 
+/**
+ * The lean family: the tiny models with no attention at the latent's full resolution, sized for the one-step 256²
+ * restore on lavapipe (≤ 4 s; issue 26). At 256² the ×2 latent is 128² = 16k tokens, and the tiny configs spent 77%
+ * of a restore in five self-attentions over them (the VAE encoder's and decoder's mid blocks, the UNet's top down
+ * block and its two top up blocks), global mixing a denoiser/demosaicer with a local task has little use for.
+ * `scripts/ab-model-configs.sh` measured the candidates (weights/README.md has the table).
+ */
+/** tiny-vae-x2 without the mid blocks' self-attention (diffusers' mid_block_add_attention: false). */
+const leanVaeX2: VaeConfig = { ...tinyVaeX2, midBlockAddAttention: false };
+
+/** tiny-unet with its top level as DownBlock2D / UpBlock2D: attention only in the mid block, at 1/2 the latent size. */
+const leanUnet2: UNetConfig = { ...tinyUnet, downBlockTypes: ['DownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'UpBlock2D'] };
+
+/** A third level of 128 channels under lean-unet-2: attention only in the mid block, at 1/4 the latent size. */
+const leanUnet3: UNetConfig = {
+  ...tinyUnet,
+  blockOutChannels: [32, 64, 128],
+  downBlockTypes: ['DownBlock2D', 'DownBlock2D', 'DownBlock2D'],
+  upBlockTypes: ['UpBlock2D', 'UpBlock2D', 'UpBlock2D'],
+  numAttentionHeads: [2, 4, 8],
+};
+
+/** lean-unet-3 with attention at its middle level as well (1/2 the latent size), as SD's UNet puts it. */
+const leanUnet3a: UNetConfig = {
+  ...leanUnet3,
+  downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
+  upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
+};
+
+/** lean-unet-3 at 1.5× the widths. */
+const leanUnet3w: UNetConfig = { ...leanUnet3, blockOutChannels: [48, 96, 192] };
+
 const smallVae: VaeConfig = {
   kind: 'vae',
   inChannels: 3,
@@ -163,6 +200,11 @@ export const MODEL_CONFIGS = {
   'tiny-vae-x2-l16': tinyVaeX2L16,
   'mini-vae-x2-l16': miniVaeX2L16,
   'tiny-unet-l16': tinyUnetL16,
+  'lean-vae-x2': leanVaeX2,
+  'lean-unet-2': leanUnet2,
+  'lean-unet-3': leanUnet3,
+  'lean-unet-3a': leanUnet3a,
+  'lean-unet-3w': leanUnet3w,
 } as const satisfies Record<string, ModelConfig>;
 
 export type ModelConfigName = keyof typeof MODEL_CONFIGS;
@@ -222,6 +264,7 @@ export function validateVaeConfig(c: VaeConfig, source = 'VAE config'): void {
   k.int(o.layersPerBlock, 'layersPerBlock', 1, LIMITS.layersPerBlock);
   const groups = k.int(o.normNumGroups, 'normNumGroups', 1, LIMITS.channels);
   k.number(o.scalingFactor, 'scalingFactor', 0, 1e6, true);
+  if (o.midBlockAddAttention !== undefined) k.boolean(o.midBlockAddAttention, 'midBlockAddAttention');
   for (const [i, ch] of channels.entries()) {
     if (ch % groups) k.fail(`blockOutChannels[${i}]`, `= ${ch} is not divisible by normNumGroups = ${groups}`);
   }

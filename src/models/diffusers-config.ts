@@ -69,13 +69,12 @@ const VAE_FIXED: Record<string, Fixed> = {
   latents_std: { value: null },
   use_quant_conv: { value: true },
   use_post_quant_conv: { value: true },
-  mid_block_add_attention: { value: true },
   force_upcast: { any: 'boolean', why: 'only changes half-precision decoding in PyTorch' },
   sample_size: { any: 'anything', why: "the pipeline's default image size, not part of the model" },
 };
 
 const UNET_MAPPED = ['in_channels', 'out_channels', 'block_out_channels', 'down_block_types', 'up_block_types', 'layers_per_block', 'attention_head_dim', 'cross_attention_dim', 'norm_num_groups', 'norm_eps', 'flip_sin_to_cos', 'freq_shift', 'only_cross_attention', 'transformer_layers_per_block'];
-const VAE_MAPPED = ['in_channels', 'out_channels', 'latent_channels', 'block_out_channels', 'down_block_types', 'up_block_types', 'layers_per_block', 'norm_num_groups', 'scaling_factor'];
+const VAE_MAPPED = ['in_channels', 'out_channels', 'latent_channels', 'block_out_channels', 'down_block_types', 'up_block_types', 'layers_per_block', 'norm_num_groups', 'scaling_factor', 'mid_block_add_attention'];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -173,6 +172,8 @@ export function vaeConfigFromDiffusers(json: unknown, source = 'vae/config.json'
     layersPerBlock: k.int(get('layers_per_block', 1), 'layers_per_block', 1, 16),
     normNumGroups: k.int(get('norm_num_groups', 32), 'norm_num_groups', 1, 8192),
     scalingFactor: k.number(get('scaling_factor', 0.18215), 'scaling_factor', 0, 1e6, true),
+    // Only when false, so that an SD config (true or absent) keeps the architecture key of the configs without it.
+    ...(k.boolean(get('mid_block_add_attention', true), 'mid_block_add_attention') ? {} : { midBlockAddAttention: false }),
   };
   validateVaeConfig(config, source);
   return config;
@@ -253,7 +254,7 @@ export function vaeConfigToDiffusers(c: VaeConfig, scalingFactor = c.scalingFact
     latents_mean: null,
     latents_std: null,
     layers_per_block: c.layersPerBlock,
-    mid_block_add_attention: true,
+    mid_block_add_attention: c.midBlockAddAttention ?? true,
     norm_num_groups: c.normNumGroups,
     out_channels: c.outChannels,
     sample_size: sampleSize,

@@ -63,7 +63,8 @@ function upsample(run: TileRunner, u: Upsample2D, x: TiledMap, name: string): Ti
 
 function midBlock(run: TileRunner, m: UNetMidBlock2D, x: TiledMap, name: string): TiledMap {
   let h = resnet(run, m.resnets[0], x, `${name}.resnets.0`);
-  h = run.global(`${name}.attentions.0`, h, h.channels, (t) => m.attentions[0].forwardSpatial(t));
+  const attn = m.attentions[0];
+  if (attn) h = run.global(`${name}.attentions.0`, h, h.channels, (t) => attn.forwardSpatial(t));
   return resnet(run, m.resnets[1], h, `${name}.resnets.1`);
 }
 

@@ -156,15 +156,19 @@ export class UpDecoderBlock2D extends Module {
 
 /** UNetMidBlock2D (VAE): resnet, single-head spatial self-attention with its own GroupNorm, resnet. */
 export class UNetMidBlock2D extends Module {
+  /** Empty without attention (diffusers' add_attention=False: no `attentions.0` weights, resnet → resnet). */
   attentions: Attention[];
   resnets: ResnetBlock2D[];
-  constructor(channels: number, resnet: ResnetBlockOptions) {
+  constructor(channels: number, resnet: ResnetBlockOptions, addAttention = true) {
     super();
-    this.attentions = [new Attention(channels, 1, { bias: true, groupNorm: { groups: resnet.groups, eps: resnet.eps } })];
+    this.attentions = addAttention ? [new Attention(channels, 1, { bias: true, groupNorm: { groups: resnet.groups, eps: resnet.eps } })] : [];
     this.resnets = [new ResnetBlock2D(channels, channels, resnet), new ResnetBlock2D(channels, channels, resnet)];
   }
   forward(x: Tensor): Tensor {
-    return tidy(() => this.resnets[1].forward(this.attentions[0].forwardSpatial(this.resnets[0].forward(x))));
+    return tidy(() => {
+      const h = this.resnets[0].forward(x);
+      return this.resnets[1].forward(this.attentions[0] ? this.attentions[0].forwardSpatial(h) : h);
+    });
   }
 }
 

@@ -33,7 +33,7 @@ export class Encoder extends Module {
       return new DownEncoderBlock2D(inC, c, config.layersPerBlock, i < ch.length - 1, resnet);
     });
     const top = ch[ch.length - 1];
-    this.mid_block = new UNetMidBlock2D(top, resnet);
+    this.mid_block = new UNetMidBlock2D(top, resnet, config.midBlockAddAttention ?? true);
     this.conv_norm_out = new GroupNorm(config.normNumGroups, top, { eps: VAE_EPS, affine: true });
     this.conv_out = new Conv2d(top, 2 * config.latentChannels, 3, { stride: 1, padding: 1, bias: true });
   }
@@ -72,7 +72,7 @@ export class Decoder extends Module {
       out = c;
       return new UpDecoderBlock2D(prev, c, config.layersPerBlock, i < rev.length - 1, resnet);
     });
-    this.mid_block = new UNetMidBlock2D(rev[0], resnet);
+    this.mid_block = new UNetMidBlock2D(rev[0], resnet, config.midBlockAddAttention ?? true);
     const last = rev[rev.length - 1];
     this.conv_norm_out = new GroupNorm(config.normNumGroups, last, { eps: VAE_EPS, affine: true });
     this.conv_out = new Conv2d(last, config.outChannels, 3, { stride: 1, padding: 1, bias: true });

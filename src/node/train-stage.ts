@@ -77,6 +77,10 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
   // The one-step stage may widen the trained CMB-LoRA (the CLI allows it there only); a checkpoint then resumes at that rank.
   if (r.initDir && r.config?.loraRank !== undefined) sys.growLora(r.config.loraRank);
   // The one-step stage may train through the colour fix (or switch it off: 0), whatever the --init weights said.
+  if (r.config?.colourFixBand !== undefined) {
+    if (r.config.colourFixBand > 0) sys.config.colourFixBand = r.config.colourFixBand;
+    else delete sys.config.colourFixBand;
+  }
   if (r.config?.colourFixSigma !== undefined) {
     if (r.config.colourFixSigma > 0) sys.config.colourFixSigma = r.config.colourFixSigma;
     else delete sys.config.colourFixSigma;

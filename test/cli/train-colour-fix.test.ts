@@ -39,6 +39,10 @@ describe('rddm train --colour-fix', () => {
     expect(await runCli(['train-rvae', '--stage', '1', '--colour-fix', '4', '--run', bad])).toBe(2);
     expect(await runCli(['train', '--mode', 'multistep', '--init', 'weights/rddm-tiny', '--colour-fix', '4', '--run', bad])).toBe(2);
     expect(await runCli(['train', '--init', 'weights/rddm-tiny', '--colour-fix', '100', '--run', bad])).toBe(2);
+    // --colour-fix-band: the one-step stage only, and below the σ given with it.
+    expect(await runCli(['train-rvae', '--stage', '1', '--colour-fix-band', '1.5', '--run', bad])).toBe(2);
+    expect(await runCli(['train', '--init', 'weights/rddm-tiny', '--colour-fix-band', '1.5', '--run', bad])).toBe(2);
+    expect(await runCli(['train', '--init', 'weights/rddm-tiny', '--colour-fix', '4', '--colour-fix-band', '4', '--run', bad])).toBe(2);
     // The shipped weights blend a band from 1.5 px: a σ at or below it is refused before any step.
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {

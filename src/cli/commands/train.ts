@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { colourFixFlag, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags, inputWeights } from '../command.js';
+import { colourFixBandFlag, colourFixFlag, intFlag, nonNegativeFlag, noPositionals, parseArgs, positiveFlag, probabilityFlag, UsageError, type Command, type Flags, inputWeights } from '../command.js';
 import { runStage } from '../../node/train-stage.js';
 import { loadPhotos } from '../../node/load-photos.js';
 import type { Stage } from '../../rddm/tasks.js';
@@ -43,13 +43,15 @@ const COMMON = `  --steps N        training steps (default per stage)
                    at most the narrowest adapted layer's width (16 with tiny-vae-x2: E_raw's conv_out)
   --colour-fix SIGMA  one-step stage: train through the low-frequency colour fix of σ pixels (0: off), so the
                    pixel losses see the image restore will output; kept in the weights' config
+  --colour-fix-band SIGMA  with --colour-fix: the σ where the fix's per-pixel blended band starts (0: none; the
+                   --init weights' otherwise); kept in the weights' config
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
 const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
 
-const COMMON_FLAGS = ['colour-fix', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+const COMMON_FLAGS = ['colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
 function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
@@ -61,13 +63,18 @@ function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; l
 }
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
-function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number } {
-  const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number } = {};
+function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number; colourFixBand?: number } {
+  const out: { vae?: string; unet?: string; loraRank?: number; exposurePerChannel?: boolean; colourFixSigma?: number; colourFixBand?: number } = {};
   const colourFixSigma = colourFixFlag(flags);
-  if (colourFixSigma !== undefined) {
+  const colourFixBand = colourFixBandFlag(flags);
+  for (const [flag, v] of [['colour-fix', colourFixSigma], ['colour-fix-band', colourFixBand]] as const) {
     // Only the one-step stage's losses see the restored image the fix applies to.
-    if (stage !== 'onestep') throw new UsageError(`--colour-fix applies to the one-step stage's restored image (rddm train --mode onestep); stage ${stage} has none`);
-    out.colourFixSigma = colourFixSigma;
+    if (v !== undefined && stage !== 'onestep') throw new UsageError(`--${flag} applies to the one-step stage's restored image (rddm train --mode onestep); stage ${stage} has none`);
+  }
+  if (colourFixSigma !== undefined) out.colourFixSigma = colourFixSigma;
+  if (colourFixBand !== undefined) {
+    if (colourFixBand > 0 && !(colourFixBand < (colourFixSigma ?? 0))) throw new UsageError(`--colour-fix-band (${colourFixBand}) must be below --colour-fix (${colourFixSigma ?? 'not given'}); pass both`);
+    out.colourFixBand = colourFixBand;
   }
   if (flags['per-channel-exposure']) {
     // Stage 1 retrains the RVAE, so it may switch --init weights over to per-channel gains; later stages would only

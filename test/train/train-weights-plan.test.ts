@@ -1,0 +1,71 @@
+// scripts/train-weights.sh (`npm run train:weights`) with PLAN=1: the stage plan it would run, checked without
+// training. Four stages in order, each from the one before; the recipe's configs exist; the projection fits the
+// 8-hour lavapipe budget; a re-run skips finished stages and resumes a checkpointed one; TIME_<STAGE> limits it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MODEL_CONFIGS } from '../../src/models/configs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rddm-train-plan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function plan(runs: string, env: Record<string, string> = {}): string {
+  const r = spawnSync('bash', ['scripts/train-weights.sh'], { env: { ...process.env, PLAN: '1', RUNS: runs, OUT: join(dir, 'out'), ...env }, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+const commands = (out: string) => out.split('\n').filter((l) => l.startsWith('  node bin/rddm.js')).map((l) => l.trim().split(/\s+/));
+const flag = (cmd: string[], f: string) => (cmd.includes(f) ? cmd[cmd.indexOf(f) + 1] : undefined);
+
+describe('train-weights.sh plan', () => {
+  it('runs rvae1 → rvae2 → unet → onestep from scratch, each from the previous weights, within 8 hours', () => {
+    const runs = join(dir, 'fresh');
+    const out = plan(runs);
+    const cmds = commands(out);
+    expect(cmds).toHaveLength(5); // four stages and the eval
+    const [rvae1, rvae2, unet, onestep, evalCmd] = cmds;
+    expect(rvae1.slice(2, 5)).toEqual(['train-rvae', '--stage', '1']);
+    expect(rvae2.slice(2, 5)).toEqual(['train-rvae', '--stage', '2']);
+    expect(unet.slice(2, 5)).toEqual(['train', '--mode', 'multistep']);
+    expect(onestep.slice(2, 5)).toEqual(['train', '--mode', 'onestep']);
+    // From scratch with the recipe's models, which must be configs of the right kind.
+    expect(flag(rvae1, '--init')).toBeUndefined();
+    expect(MODEL_CONFIGS[flag(rvae1, '--vae') as keyof typeof MODEL_CONFIGS]?.kind).toBe('vae');
+    expect(MODEL_CONFIGS[flag(rvae1, '--unet') as keyof typeof MODEL_CONFIGS]?.kind).toBe('unet');
+    for (const [prev, next] of [[rvae1, rvae2], [rvae2, unet], [unet, onestep]]) expect(flag(next, '--init')).toBe(flag(prev, '--out'));
+    for (const c of [rvae1, rvae2, unet, onestep]) {
+      for (const f of ['--steps', '--lr', '--seed', '--crop', '--batch', '--run', '--out']) expect(flag(c, f), `${c[2]} ${f}`).toBeDefined();
+      expect(c).not.toContain('--resume');
+      expect(c).not.toContain('--time-limit');
+    }
+    expect(flag(evalCmd, '--weights')).toBe(join(dir, 'out'));
+    expect(flag(evalCmd, '--data')).toMatch(/^data\/photos\/(validation|eval)$/);
+    const hours = Number(/projected: ([\d.]+) h/.exec(out)?.[1]);
+    expect(hours).toBeGreaterThan(1);
+    expect(hours).toBeLessThanOrEqual(8);
+  });
+
+  it('skips finished stages, resumes a checkpointed one, and passes TIME_<STAGE> as its time limit', () => {
+    const runs = join(dir, 'partial');
+    for (const s of ['rvae1', 'rvae2']) {
+      mkdirSync(join(runs, s, 'weights'), { recursive: true });
+      writeFileSync(join(runs, s, 'done'), '');
+      writeFileSync(join(runs, s, 'weights', 'manifest.json'), '{}');
+    }
+    mkdirSync(join(runs, 'unet'), { recursive: true });
+    writeFileSync(join(runs, 'unet', 'checkpoint.safetensors'), '');
+    writeFileSync(join(runs, 'unet', 'log.jsonl'), '{"step":1,"loss":1}\n{"step":2,"loss":0.5}\n');
+    const out = plan(runs, { TIME_UNET: '600', STEPS_UNET: '40' });
+    expect(out).toMatch(/stage 1\/4 rvae1: done/);
+    expect(out).toMatch(/stage 2\/4 rvae2: done/);
+    expect(out).toMatch(/stage 3\/4 unet: resumes after step 2/);
+    const [unet, onestep] = commands(out);
+    expect(unet).toContain('--resume');
+    expect(flag(unet, '--time-limit')).toBe('600');
+    expect(flag(unet, '--steps')).toBe('40');
+    expect(onestep).not.toContain('--resume');
+    expect(flag(onestep, '--init')).toBe(join(runs, 'unet', 'weights'));
+  });
+});
