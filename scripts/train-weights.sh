@@ -49,8 +49,8 @@ STEPS_UNET="${STEPS_UNET:-4000}" LR_UNET="${LR_UNET:-1e-3}"
 STEPS_ONESTEP="${STEPS_ONESTEP:-4000}" LR_ONESTEP="${LR_ONESTEP:-5e-4}"
 # Seconds per step on lavapipe at CROP=64 BATCH=4 (the table above), for the projection and the progress lines.
 declare -A SECS=([rvae1]=1.73 [rvae2]=1.84 [unet]=1.17 [onestep]=2.58)
-# Validation photos when the split exists, else the held-out eval photos (never the test photos: no tuning on them).
-EVAL_DATA="${EVAL_DATA:-$([ -d data/photos/validation ] && echo data/photos/validation || echo data/photos/eval)}"
+# The validation photos (never the test photos: runs and settings are chosen on validation, test is only reported).
+EVAL_DATA="${EVAL_DATA:-data/photos/validation}"
 EVAL_METHODS="${EVAL_METHODS:-rddm,bilinear,classical}"
 
 hours() { awk -v s="$1" -v t="$2" 'BEGIN { printf "%.2f", s * t / 3600 }'; }
