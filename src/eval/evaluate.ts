@@ -224,7 +224,8 @@ export async function evaluateDetailed(opts: EvaluateOptions): Promise<EvalRepor
   const cfg: Partial<SynthConfig> = { ...EVAL_SYNTH, ...opts.synth, cropSize: opts.crop ?? 256 };
   const camera = cfg.camera ?? {};
   const nBins = opts.noiseBins ?? 4;
-  const edges = noiseBinEdges(nBins, noiseRange(camera));
+  // The default sampler's range even when `camera` overrides it: bins mean the same in every evaluation.
+  const edges = noiseBinEdges(nBins, noiseRange());
   const jobs: { photo: number; step: number; camera: SynthConfig['camera'] }[] = [];
   for (let r = 0; r < repeats; r++)
     for (let i = 0; i < opts.photos.length; i++) {
