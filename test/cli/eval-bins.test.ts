@@ -43,13 +43,13 @@ describe('rddm eval noise bins', () => {
         for (const avg of r.average)
           for (const m of METRICS) {
             const weighted = r.bins.reduce((s, b) => s + b.count * (b.rows.find((x) => x.method === avg.method)![m] ?? 0), 0) / 4;
-            expect(Math.abs(weighted - avg[m])).toBeLessThan(1e-9);
+            expect(Math.abs(weighted - avg[m]!)).toBeLessThan(1e-9);
           }
         if (name !== 'sweep') continue;
         // One crop per bin; bilinear has no denoising, so its PSNR falls with the noise, bin after bin.
         expect(r.bins.map((b) => b.count)).toEqual([1, 1, 1, 1]);
         for (const m of ['psnr_srgb', 'psnr_linear'] as const) {
-          const bilinear = r.bins.map((b) => b.rows.find((x) => x.method === 'bilinear')![m]!);
+          const bilinear = r.bins.map((b) => b.rows.find((x) => x.method === "bilinear")![m] as number);
           for (let i = 1; i < 4; i++) expect(bilinear[i]).toBeLessThan(bilinear[i - 1]);
         }
       }
