@@ -42,7 +42,8 @@ export const evalCommand: Command = {
              drawn; log-uniform σ within the bin) instead of the sampler's level, so every bin gets crops at no
              extra cost: the same number of restorations as without it. Without it, a bin can stay empty (the
              table says so; the JSON has count 0 and null scores). Per-pattern rows then average over the swept
-             levels.
+             levels. With --crops-per-image >= N every photo is in every bin; with fewer, bins also differ in
+             content, so compare methods within a bin rather than one bin with another.
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
