@@ -6,9 +6,11 @@ import { demosaicBilinear, mosaic } from '../raw/bayer.js';
 import { assertBayerPattern, BAYER_PATTERNS, type BayerPattern } from '../raw/bayer-pattern.js';
 import { ptp } from '../raw/ptp.js';
 import { synthesizeBatch, type SynthBatch, type SynthConfig, type SynthSource } from '../raw/synth-batch.js';
+import { HostRng } from '../random/host-rng.js';
 import { classicalRestore, type ClassicalDenoiseOptions } from './classical-denoise.js';
 import { ComparisonGrid } from './comparison-grid.js';
 import { psnr, ssim } from './metrics.js';
+import { fixedNoiseCamera, noiseBinEdges, noiseBinOf, noiseRange, noiseSigma, sampleNoiseInBin } from './noise-bins.js';
 
 /**
  * Held-out evaluation (docs/rddm-design.md, "Evaluation"): synthesise LQ/HQ pairs from evaluation photos, run
@@ -26,6 +28,11 @@ import { psnr, ssim } from './metrics.js';
  *
  * Scoring: references are PTP(hqLinear) in sRGB and hqLinear (in [0, 1]) in linear space; outputs are clipped to
  * [0, 1] in linear space (PTP clips anyway), data range 1. PSNR is averaged in dB over images.
+ *
+ * Noise bins (noise-bins.ts): each crop also counts in the bin of its camera's σ(0.18), and evaluateDetailed()
+ * averages every method over the crops (and patterns) of each bin. With `noiseSweep`, crop r of photo i is not
+ * drawn at the sampler's noise but at a level inside bin (i + r) mod n (the camera's matrix and gains stay as
+ * drawn), so every bin gets crops without a single extra forward pass, and each photo visits min(crops, n) bins.
  */
 export type RestoreMethod = (batch: SynthBatch) => Promise<Tensor>;
 
@@ -56,6 +63,34 @@ export interface EvaluateOptions {
   synth?: Partial<Pick<SynthConfig, 'degrade' | 'camera' | 'quantize' | 'flip'>>;
   /** Collects sRGB tiles of the first samples: LQ bilinear, each method, HQ. */
   grid?: ComparisonGrid;
+  /** Noise-level bins (>= 2, even in log σ over the sampler's range). Default 4. */
+  noiseBins?: number;
+  /** Draw crop r of photo i inside bin (i + r) mod noiseBins instead of at the sampler's noise. Default false. */
+  noiseSweep?: boolean;
+}
+
+/** One method's mean scores over a noise bin's crops; null where the bin has none. */
+export interface NoiseBinScores {
+  method: string;
+  psnr_srgb: number | null;
+  ssim_srgb: number | null;
+  psnr_linear: number | null;
+  ssim_linear: number | null;
+}
+
+export interface NoiseBinRow {
+  index: number;
+  /** σ(0.18) edges; bin 0 also holds σ below sigmaLow, the last bin σ above sigmaHigh. */
+  sigmaLow: number;
+  sigmaHigh: number;
+  /** Crops in the bin; each is scored under every pattern evaluated, and the means are over those pairs. */
+  count: number;
+  rows: NoiseBinScores[];
+}
+
+export interface EvalReport {
+  rows: EvalRow[];
+  bins: NoiseBinRow[];
 }
 
 /** No detail degradation, no flips: see the module comment. */
@@ -112,6 +147,8 @@ async function views(x: Tensor, b: SynthBatch): Promise<{ srgb: Float32Array; li
   return out;
 }
 
+const METRICS = ['psnr_srgb', 'ssim_srgb', 'psnr_linear', 'ssim_linear'] as const;
+
 interface Sums {
   psnr_srgb: number;
   ssim_srgb: number;
@@ -120,10 +157,14 @@ interface Sums {
   images: number;
 }
 
-const key = (method: string, pattern: BayerPattern) => `${method}\u0000${pattern}`;
+const key = (method: string, group: BayerPattern | number) => `${method}\u0000${group}`;
+const zeroSums = (): Sums => ({ psnr_srgb: 0, ssim_srgb: 0, psnr_linear: 0, ssim_linear: 0, images: 0 });
 
-/** Scores every method on one batch, adding into `sums`; grid tiles go to `grid` when given. */
-async function scoreBatch(batch: SynthBatch, pattern: BayerPattern, methods: Record<string, RestoreMethod>, sums: Map<string, Sums>, grid: ComparisonGrid | undefined, labels: string[]): Promise<void> {
+/**
+ * Scores every method on one batch, adding into `sums` under the pattern and under each sample's noise bin
+ * (`bins[k]`); grid tiles go to `grid` when given.
+ */
+async function scoreBatch(batch: SynthBatch, pattern: BayerPattern, bins: readonly number[], methods: Record<string, RestoreMethod>, sums: Map<string, Sums>, grid: ComparisonGrid | undefined, labels: string[]): Promise<void> {
   const names = Object.keys(methods);
   const [n, , h, w] = batch.hqLinear.shape;
   const plane = 3 * h * w;
@@ -143,16 +184,23 @@ async function scoreBatch(batch: SynthBatch, pattern: BayerPattern, methods: Rec
       throw new Error(`evaluate: method "${name}" returned ${shapeStr(out.shape)}; expected camera-linear RGB [${n},3,${h},${w}]`);
     }
     const v = await views(out, batch).finally(() => out.dispose());
-    const s = sums.get(key(name, pattern)) ?? { psnr_srgb: 0, ssim_srgb: 0, psnr_linear: 0, ssim_linear: 0, images: 0 };
+    const add = (group: BayerPattern | number) => {
+      if (!sums.has(key(name, group))) sums.set(key(name, group), zeroSums());
+      return sums.get(key(name, group))!;
+    };
     for (let k = 0; k < n; k++) {
-      s.psnr_srgb += psnr(part(v.srgb, k), part(ref.srgb, k));
-      s.ssim_srgb += ssim(part(v.srgb, k), part(ref.srgb, k), shape);
-      s.psnr_linear += psnr(part(v.linear, k), part(ref.linear, k));
-      s.ssim_linear += ssim(part(v.linear, k), part(ref.linear, k), shape);
-      s.images++;
+      const score = {
+        psnr_srgb: psnr(part(v.srgb, k), part(ref.srgb, k)),
+        ssim_srgb: ssim(part(v.srgb, k), part(ref.srgb, k), shape),
+        psnr_linear: psnr(part(v.linear, k), part(ref.linear, k)),
+        ssim_linear: ssim(part(v.linear, k), part(ref.linear, k), shape),
+      };
+      for (const s of [add(pattern), add(bins[k])]) {
+        for (const m of METRICS) s[m] += score[m];
+        s.images++;
+      }
       if (grid) tiles[k].push(part(v.srgb, k).slice());
     }
-    sums.set(key(name, pattern), s);
   }
   if (grid) {
     const columns = ['LQ bilinear', ...names, 'HQ'];
@@ -160,7 +208,12 @@ async function scoreBatch(batch: SynthBatch, pattern: BayerPattern, methods: Rec
   }
 }
 
+/** Per-pattern rows (see EvalRow); evaluateDetailed() also returns the noise bins. */
 export async function evaluate(opts: EvaluateOptions): Promise<EvalRow[]> {
+  return (await evaluateDetailed(opts)).rows;
+}
+
+export async function evaluateDetailed(opts: EvaluateOptions): Promise<EvalReport> {
   const patterns = opts.patterns ?? BAYER_PATTERNS;
   const names = Object.keys(opts.methods);
   const repeats = opts.cropsPerImage ?? 1;
@@ -169,19 +222,32 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalRow[]> {
   if (opts.photos.length === 0) throw new Error('evaluate: no photos given');
   if (opts.photos.length > 1024 || !(repeats >= 1 && repeats <= 1024)) throw new Error('evaluate: at most 1024 photos and 1 to 1024 crops per photo');
   const cfg: Partial<SynthConfig> = { ...EVAL_SYNTH, ...opts.synth, cropSize: opts.crop ?? 256 };
-  const jobs: { photo: number; step: number }[] = [];
-  for (let r = 0; r < repeats; r++) for (let i = 0; i < opts.photos.length; i++) jobs.push({ photo: i, step: r * 1024 + i });
+  const camera = cfg.camera ?? {};
+  const nBins = opts.noiseBins ?? 4;
+  // The default sampler's range even when `camera` overrides it: bins mean the same in every evaluation.
+  const edges = noiseBinEdges(nBins, noiseRange());
+  const jobs: { photo: number; step: number; camera: SynthConfig['camera'] }[] = [];
+  for (let r = 0; r < repeats; r++)
+    for (let i = 0; i < opts.photos.length; i++) {
+      const step = r * 1024 + i;
+      // Its own stream (a lane no synthesis draw uses), keyed like the crop, so the pattern does not change it.
+      const noise = opts.noiseSweep ? fixedNoiseCamera(camera, sampleNoiseInBin(new HostRng(opts.seed, step).child(0x6e6f6973), (i + r) % nBins, edges, camera)) : camera;
+      jobs.push({ photo: i, step, camera: noise });
+    }
+  const counts = new Array<number>(nBins).fill(0);
 
   const sums = new Map<string, Sums>();
   for (const pattern of patterns) {
     assertBayerPattern('evaluate', pattern);
     for (let at = 0; at < jobs.length; at += batchSize) {
       const chunk = jobs.slice(at, at + batchSize);
-      const batch = mergeBatches(chunk.map((j) => synthesizeBatch([opts.photos[j.photo]], { ...cfg, patterns: [pattern], seed: opts.seed, step: j.step })));
+      const batch = mergeBatches(chunk.map((j) => synthesizeBatch([opts.photos[j.photo]], { ...cfg, camera: j.camera, patterns: [pattern], seed: opts.seed, step: j.step })));
       const grid = opts.grid && !opts.grid.full ? opts.grid : undefined;
       const labels = chunk.map((j) => `${pattern} photo ${j.photo} crop ${j.step >> 10}`);
+      const bins = batch.params.map((p) => noiseBinOf(noiseSigma(p.shotNoise, p.readNoise), edges));
+      if (pattern === patterns[0]) for (const b of bins) counts[b]++;
       try {
-        await scoreBatch(batch, pattern, opts.methods, sums, grid, labels);
+        await scoreBatch(batch, pattern, bins, opts.methods, sums, grid, labels);
       } finally {
         disposeBatch(batch);
       }
@@ -194,7 +260,18 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalRow[]> {
       const k = s.images;
       rows.push({ method: name, pattern, psnr_srgb: s.psnr_srgb / k, ssim_srgb: s.ssim_srgb / k, psnr_linear: s.psnr_linear / k, ssim_linear: s.ssim_linear / k, images: k });
     }
-  return rows;
+  const bins: NoiseBinRow[] = counts.map((count, index) => ({
+    index,
+    sigmaLow: edges[index],
+    sigmaHigh: edges[index + 1],
+    count,
+    rows: names.map((method) => {
+      const s = sums.get(key(method, index));
+      const mean = (m: (typeof METRICS)[number]) => (s && s.images ? s[m] / s.images : null);
+      return { method, psnr_srgb: mean('psnr_srgb'), ssim_srgb: mean('ssim_srgb'), psnr_linear: mean('psnr_linear'), ssim_linear: mean('ssim_linear') };
+    }),
+  }));
+  return { rows, bins };
 }
 
 /** Averages rows over patterns (equal weight per pattern): one row per method, pattern 'all'. */
@@ -205,6 +282,19 @@ export function averageOverPatterns(rows: readonly EvalRow[]): (Omit<EvalRow, 'p
     const avg = (k: 'psnr_srgb' | 'ssim_srgb' | 'psnr_linear' | 'ssim_linear') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
     return { method, pattern: 'all', psnr_srgb: avg('psnr_srgb'), ssim_srgb: avg('ssim_srgb'), psnr_linear: avg('psnr_linear'), ssim_linear: avg('ssim_linear'), images: rs.reduce((s, r) => s + r.images, 0) };
   });
+}
+
+/** A Markdown table of the noise bins: one line per bin and method, one line for an empty bin. */
+export function formatNoiseBinTable(bins: readonly NoiseBinRow[]): string {
+  const lines = ['| noise bin | σ(0.18) | crops | method | PSNR sRGB (dB) | SSIM sRGB | PSNR linear (dB) | SSIM linear |', '|---|---|---|---|---|---|---|---|'];
+  const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
+  for (const b of bins) {
+    // The end bins are open (see NoiseBinRow), so they show one bound.
+    const range = b.index === 0 ? `< ${b.sigmaHigh.toFixed(4)}` : b.index === bins.length - 1 ? `≥ ${b.sigmaLow.toFixed(4)}` : `${b.sigmaLow.toFixed(4)}–${b.sigmaHigh.toFixed(4)}`;
+    if (b.count === 0) lines.push(`| ${b.index} | ${range} | 0 | (no crops in this bin) | – | – | – | – |`);
+    else for (const r of b.rows) lines.push(`| ${b.index} | ${range} | ${b.count} | ${r.method} | ${f(r.psnr_srgb, 2)} | ${f(r.ssim_srgb, 4)} | ${f(r.psnr_linear, 2)} | ${f(r.ssim_linear, 4)} |`);
+  }
+  return lines.join('\n');
 }
 
 /** A Markdown table of rows. */

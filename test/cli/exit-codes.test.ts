@@ -123,6 +123,7 @@ const CASES: Record<string, Case[]> = {
     [['eval', '--colour-fix-band', 'x'], 2, /--colour-fix-band must be 0 \(off\) or a σ/],
     [['eval', '--methods', 'rddm', '--colour-fix', '2', '--colour-fix-band', '3'], 2, /--colour-fix-band \(3\) must be below the colour fix's σ \(2\)/],
     [['eval', '--json', noDir], 1, /--json .*: the folder .* does not exist/],
+    [['eval', '--noise-bins', '1'], 2, /--noise-bins must be an integer in 2..64, got '1'/],
   ],
   demo: [
     [['demo', '--bogus'], 2, /unknown option --bogus/],

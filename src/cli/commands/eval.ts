@@ -4,7 +4,8 @@ import { applyColourFix, colourFixBandFlag, colourFixFlag, inputDir, intFlag, no
 import { init, noGrad, tidy, type Tensor } from '../../index.js';
 import { flipEnsemble } from '../../rddm/flip-ensemble.js';
 import { decodePhoto } from '../../eval/photos.js';
-import { evaluate, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, type RestoreMethod, type EvalRow } from '../../eval/evaluate.js';
+import { evaluateDetailed, bilinearMethod, classicalMethod, averageOverPatterns, formatEvalTable, formatNoiseBinTable, type RestoreMethod } from '../../eval/evaluate.js';
+import { NOISE_REF_SIGNAL } from '../../eval/noise-bins.js';
 import { ComparisonGrid } from '../../eval/comparison-grid.js';
 import { degradeWithProbability } from '../../raw/degrade.js';
 import { BAYER_PATTERNS, isBayerPattern, type BayerPattern } from '../../raw/bayer-pattern.js';
@@ -28,10 +29,21 @@ function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: num
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern',
+  summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern and noise level',
   usage: `usage: rddm eval [--split validation|test] [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
                  [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble] [--degrade-prob 0]
-                 [--colour-fix SIGMA] [--colour-fix-band SIGMA]
+                 [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--noise-bins 4] [--noise-sweep]
+  Prints two tables: per Bayer pattern (and averaged over patterns), and per noise level. A crop's noise level is
+  σ(0.18) = sqrt(λ_shot·0.18 + λ_read), the noise std at mid-grey in normalised RAW units (λ: the synthesis's
+  shot and read variances). --noise-bins N (>= 2) splits the synthesis's range of σ(0.18) (0.0042, nearly clean,
+  to 0.049, the darkest it makes) evenly in log σ; the edges do not depend on the crops, so bins compare across
+  runs. Crops past either end count in the end bins.
+  --noise-sweep draws crop r of photo i at a noise level inside bin (i + r) mod N (camera matrix and gains as
+             drawn; log-uniform σ within the bin) instead of the sampler's level, so every bin gets crops at no
+             extra cost: the same number of restorations as without it. Without it, a bin can stay empty (the
+             table says so; the JSON has count 0 and null scores). Per-pattern rows then average over the swept
+             levels. With --crops-per-image >= N every photo is in every bin; with fewer, bins also differ in
+             content, so compare methods within a bin rather than one bin with another.
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
@@ -39,14 +51,19 @@ export const evalCommand: Command = {
   --split validation|test picks the photos of datasets/photos.json's split in data/photos/<split>/ (default test;
              bash scripts/fetch-photos.sh): choose runs and settings on validation, report test, never tune on it.
   --data DIR evaluates the photos in DIR instead (it overrides --split); photos are PNG, JPEG, 8-bit TIFF or PPM.
-             Pairs are synthesised with a fixed seed.`,
+             Pairs are synthesised with a fixed seed.
+  --json FILE: { split (null with --data), data, photos, crop, seed, degradeProb, [colourFixSigma, colourFixBand, ensemble,] rows: per method and
+             pattern, average: per method over patterns, noise: { signal, edges, sweep }, bins: [{ index, sigmaLow,
+             sigmaHigh, count, rows: [{ method, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }] }] }; a bin's
+             scores average its crops under every pattern, so the count-weighted mean of the bins is the average.`,
   async run(args) {
-    const { flags, positionals } = parseArgs(args, { string: ['split', 'data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band'], boolean: ['ensemble'] });
+    const { flags, positionals } = parseArgs(args, { string: ['split', 'data', 'patterns', 'json', 'grid', 'crop', 'crops-per-image', 'seed', 'weights', 'methods', 'degrade-prob', 'colour-fix', 'colour-fix-band', 'noise-bins'], boolean: ['ensemble', 'noise-sweep'] });
     noPositionals(positionals);
     const pat = String(flags.patterns ?? 'all');
     const patterns = (pat === 'all' ? [...BAYER_PATTERNS] : pat.split(',').map((p) => p.trim().toUpperCase())) as BayerPattern[];
     for (const p of patterns) if (!isBayerPattern(p)) throw new UsageError(`unknown pattern '${p}'`);
     const crop = intFlag(flags, 'crop', 256, 16, 1 << 14), seed = intFlag(flags, 'seed', 7, 0, 2 ** 32 - 1), per = intFlag(flags, 'crops-per-image', 1, 1, 1024);
+    const noiseBins = intFlag(flags, 'noise-bins', 4, 2, 64), noiseSweep = Boolean(flags['noise-sweep']);
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
     for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
@@ -76,13 +93,19 @@ export const evalCommand: Command = {
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
     const t0 = performance.now();
     const synth = degradeProb > 0 ? { degrade: degradeWithProbability(degradeProb) } : undefined;
-    const rows: EvalRow[] = await evaluate({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth });
+    const { rows, bins } = await evaluateDetailed({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth, noiseBins, noiseSweep });
     const all = averageOverPatterns(rows);
     console.log(formatEvalTable([...rows, ...all]));
+    console.log('');
+    console.log(formatNoiseBinTable(bins));
     const degraded = degradeProb > 0 ? `, blur and resize each with probability ${degradeProb}` : '';
-    console.log(`(${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}${degraded}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    const swept = noiseSweep ? `, noise swept over ${noiseBins} bins` : '';
+    // Which photos the numbers are on: a split's name, or the folder --data named.
+    const source = flags.data === undefined ? `the ${split} split` : dir;
+    console.log(`(${source}: ${photos.length} photos x ${per} crop(s) of ${crop}x${crop}, seed ${seed}${degraded}${swept}; σ(${NOISE_REF_SIGNAL}) bins from ${bins[0].sigmaLow.toFixed(4)} to ${bins.at(-1)!.sigmaHigh.toFixed(4)}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (flags.json) {
-      const out = { photos: files, crop, seed, degradeProb, ...(rddm ? rddmSettings(rddm, Boolean(flags.ensemble)) : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all };
+      const noise = { signal: NOISE_REF_SIGNAL, edges: [...bins.map((b) => b.sigmaLow), bins.at(-1)!.sigmaHigh], sweep: noiseSweep };
+      const out = { split: flags.data === undefined ? split : null, data: dir, photos: files, crop, seed, degradeProb, ...(rddm ? rddmSettings(rddm, Boolean(flags.ensemble)) : {}), rows: rows.map(({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear }) => ({ method, pattern, psnr_srgb, ssim_srgb, psnr_linear, ssim_linear })), average: all, noise, bins };
       await writeFileAtomic(String(flags.json), JSON.stringify(out, null, 2) + '\n');
     }
     if (grid) await writeFileAtomic(String(flags.grid), await encodePng(grid.render()));
