@@ -67,6 +67,8 @@ export interface EvaluateOptions {
   noiseBins?: number;
   /** Draw crop r of photo i inside bin (i + r) mod noiseBins instead of at the sampler's noise. Default false. */
   noiseSweep?: boolean;
+  /** Called after each scored batch with the batches done and their total (a progress line for long runs). */
+  onBatch?: (done: number, total: number) => void;
 }
 
 /** One method's mean scores over a noise bin's crops; null where the bin has none. */
@@ -237,6 +239,8 @@ export async function evaluateDetailed(opts: EvaluateOptions): Promise<EvalRepor
   const counts = new Array<number>(nBins).fill(0);
 
   const sums = new Map<string, Sums>();
+  const totalBatches = patterns.length * Math.ceil(jobs.length / batchSize);
+  let done = 0;
   for (const pattern of patterns) {
     assertBayerPattern('evaluate', pattern);
     for (let at = 0; at < jobs.length; at += batchSize) {
@@ -251,6 +255,7 @@ export async function evaluateDetailed(opts: EvaluateOptions): Promise<EvalRepor
       } finally {
         disposeBatch(batch);
       }
+      opts.onBatch?.(++done, totalBatches);
     }
   }
   const rows: EvalRow[] = [];

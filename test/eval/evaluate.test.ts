@@ -40,7 +40,10 @@ describe('evaluate', () => {
       expect(Object.values(r).every((v) => typeof v === 'string' || Number.isFinite(v))).toBe(true);
     }
     // The same pairs for another batching; the same numbers.
-    const again = await evaluate({ ...opts, batchSize: 2 });
+    const calls: [number, number][] = [];
+    const again = await evaluate({ ...opts, batchSize: 2, onBatch: (done, total) => void calls.push([done, total]) });
+    // Progress: one call per batch, 4 patterns x one batch of the 2 photos.
+    expect(calls).toEqual([1, 2, 3, 4].map((d) => [d, 4]));
     again.forEach((r, i) => {
       for (const k of ['psnr_srgb', 'ssim_srgb', 'psnr_linear', 'ssim_linear'] as const) expect(r[k]).toBeCloseTo(rows[i][k], 9);
     });

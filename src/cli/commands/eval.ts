@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../../node/atomic-write.js';
 import { loadRddmDir } from '../../node/rddm-weights.js';
 import { defaultWeightsDir } from '../../node/paths.js';
 import type { RddmSystem } from '../../rddm/system.js';
+import { Progress } from '../../train/progress.js';
 
 /** RDDM as an evaluation method: the one-step restorer with the batch's pattern adapter (or the flip ensemble). */
 export function rddmMethod(sys: RddmSystem, ensemble = false): RestoreMethod {
@@ -92,8 +93,9 @@ export const evalCommand: Command = {
     if (wanted.includes('classical')) methods.classical = classicalMethod();
     const grid = flags.grid ? new ComparisonGrid(8) : undefined;
     const t0 = performance.now();
+    let progress: Progress | undefined; // on stderr, so --json and the tables on stdout stay clean
     const synth = degradeProb > 0 ? { degrade: degradeWithProbability(degradeProb) } : undefined;
-    const { rows, bins } = await evaluateDetailed({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth, noiseBins, noiseSweep });
+    const { rows, bins } = await evaluateDetailed({ photos, patterns, seed, crop, methods, cropsPerImage: per, grid, batchSize: 1, synth, noiseBins, noiseSweep, onBatch: (done, total) => void (progress ??= new Progress('eval crops', total)).update(done) });
     const all = averageOverPatterns(rows);
     console.log(formatEvalTable([...rows, ...all]));
     console.log('');
