@@ -22,6 +22,22 @@ export function rddmMethod(sys: RddmSystem, ensemble = false): RestoreMethod {
   return async (b) => noGrad(() => tidy(() => (ensemble ? flipEnsemble(b.lq, b.patterns[0], restore) : restore(b.lq, b.patterns[0]))));
 }
 
+/**
+ * The RVAE's reconstruction of the clean image, D_lin(E_lin(HQ)) at HQ's own exposure gain: a reference, not a
+ * restorer (it is given the ground truth). The one-step output is decoded by the same D_lin, so this row is the
+ * ceiling the whole system can reach (docs: "the RVAE caps the whole system"); no colour matching or fix, which
+ * take their colours from the noisy mosaic.
+ */
+export function rvaeMethod(sys: RddmSystem): RestoreMethod {
+  return async (b) =>
+    noGrad(() =>
+      tidy(() => {
+        const gain = sys.exposureGain(b.hqLinear);
+        return sys.decodeLatent(sys.linearLatent(b.hqLinear, gain), gain);
+      }),
+    );
+}
+
 /** What the RDDM rows were evaluated with, for the JSON report (the band only counts when the fix is on). */
 function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: number; colourFixBand: number; ensemble: boolean } {
   const sigma = sys.config.colourFixSigma ?? 0;
@@ -32,7 +48,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern and noise level',
   usage: `usage: rddm eval [--split validation|test] [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
-                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical] [--ensemble] [--degrade-prob 0]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical[,rvae]] [--ensemble] [--degrade-prob 0]
                  [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--noise-bins 4] [--noise-sweep]
   Prints two tables: per Bayer pattern (and averaged over patterns), and per noise level. A crop's noise level is
   σ(0.18) = sqrt(λ_shot·0.18 + λ_read), the noise std at mid-grey in normalised RAW units (λ: the synthesis's
@@ -45,6 +61,8 @@ export const evalCommand: Command = {
              table says so; the JSON has count 0 and null scores). Per-pattern rows then average over the swept
              levels. With --crops-per-image >= N every photo is in every bin; with fewer, bins also differ in
              content, so compare methods within a bin rather than one bin with another.
+  --methods …,rvae adds a reference row, not a restorer: the weights' RVAE reconstructing the clean image,
+             D_lin(E_lin(HQ)). RDDM's output goes through the same decoder, so this is the ceiling it can reach.
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
@@ -67,7 +85,7 @@ export const evalCommand: Command = {
     const noiseBins = intFlag(flags, 'noise-bins', 4, 2, 64), noiseSweep = Boolean(flags['noise-sweep']);
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
-    for (const m of wanted) if (!['rddm', 'bilinear', 'classical'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical)`);
+    for (const m of wanted) if (!['rddm', 'bilinear', 'classical', 'rvae'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical, rvae)`);
     const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     const colourFixSigma = colourFixFlag(flags);
     const colourFixBand = colourFixBandFlag(flags);
@@ -79,15 +97,20 @@ export const evalCommand: Command = {
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
-    if (wanted.includes('rddm')) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
+    const needsWeights = wanted.includes('rddm') || wanted.includes('rvae');
+    if (needsWeights) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
     let rddm: RddmSystem | undefined;
-    if (wanted.includes('rddm')) {
-      rddm = (await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys;
-      applyColourFix(rddm.config, colourFixSigma, colourFixBand);
-      methods.rddm = rddmMethod(rddm, Boolean(flags.ensemble));
+    if (needsWeights) {
+      const sys = (await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys;
+      if (wanted.includes('rddm')) {
+        rddm = sys;
+        applyColourFix(rddm.config, colourFixSigma, colourFixBand);
+        methods.rddm = rddmMethod(rddm, Boolean(flags.ensemble));
+      }
+      if (wanted.includes('rvae')) methods.rvae = rvaeMethod(sys);
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
