@@ -30,6 +30,11 @@ export interface StageRun {
   timeLimitS?: number;
   /** GPU memory the run may hold through the pool (GpuDevice.memoryLimit): the optimizer's flat storage is refused up front past it. */
   maxMemoryBytes?: number;
+  /**
+   * Stage 1 from scratch: the log-variance the encoder's posterior starts at (AutoencoderKL.narrowPosterior);
+   * null or absent keeps PyTorch's default init. Ignored on --resume (the checkpoint holds the trained value).
+   */
+  posteriorLogvar?: number | null;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
   /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
@@ -89,6 +94,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
       throw new Error(`--colour-fix ${r.config.colourFixSigma} must be above the blended band of the --init weights (colourFixBand ${band})`);
     }
   }
+  if (r.posteriorLogvar != null && !r.initDir && !r.resume) sys.vae.narrowPosterior(r.posteriorLogvar);
   sys.nameParameters();
   sys.train();
   if (r.stage === 'rvae2') {

@@ -45,13 +45,15 @@ const COMMON = `  --steps N        training steps (default per stage)
                    pixel losses see the image restore will output; kept in the weights' config
   --colour-fix-band SIGMA  with --colour-fix: the σ where the fix's per-pixel blended band starts (0: none; the
                    --init weights' otherwise); kept in the weights' config
+  --posterior-logvar V|random  stage 1 from scratch: the encoder's posterior log-variance starts at V (default
+                   -12, std 0.0025; AutoencoderKL.narrowPosterior says why); random: PyTorch's default bias init
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
 const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
 
-const COMMON_FLAGS = ['colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
 function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
@@ -60,6 +62,21 @@ function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; l
   const [lambdaLatent, lambdaPixel, lambdaSsim] = LOSS_WEIGHT_FLAGS.map((k) => nonNegativeFlag(flags, k));
   if (lambdaLatent === 0 && lambdaPixel === 0 && lambdaSsim === 0) throw new UsageError('--lambda-latent, --lambda-pixel and --lambda-ssim are all 0: nothing left to train on');
   return { ...(lambdaLatent !== undefined ? { lambdaLatent } : {}), ...(lambdaPixel !== undefined ? { lambdaPixel } : {}), ...(lambdaSsim !== undefined ? { lambdaSsim } : {}) };
+}
+
+/** The log-variance an untrained RVAE encoder's posterior starts at (StageRun.posteriorLogvar). */
+export const DEFAULT_POSTERIOR_LOGVAR = -12;
+
+/** --posterior-logvar: stage 1 from scratch only (other stages load a trained encoder); null keeps the random init. */
+function posteriorLogvarFlag(flags: Flags, stage: Stage): number | null | undefined {
+  const v = flags['posterior-logvar'];
+  const fromScratch = stage === 'rvae1' && !flags.init;
+  if (v === undefined) return fromScratch && !flags.resume ? DEFAULT_POSTERIOR_LOGVAR : undefined;
+  if (!fromScratch) throw new UsageError('--posterior-logvar initialises an untrained encoder: stage 1 (train-rvae --stage 1) without --init only');
+  if (v === 'random') return null;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < -30 || x > 20) throw new UsageError(`--posterior-logvar must be a number in [-30, 20] (the posterior's clamp) or 'random', got '${v}'`);
+  return x;
 }
 
 /** --vae/--unet: a known config of the right kind, and only where no --init weights fix the models already. */
@@ -122,6 +139,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const maxMemoryBytes = flags['max-memory'] !== undefined ? positiveFlag(flags, 'max-memory', 0) * 2 ** 20 : undefined;
   if (flags.init) inputWeights(String(flags.init), 'weights manifest (--init DIR holds none)');
   const models = modelFlags(flags, stage);
+  const posteriorLogvar = posteriorLogvarFlag(flags, stage);
   const lossWeights = lossWeightFlags(flags, stage);
   await runStage({
     stage,
@@ -139,6 +157,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     timeLimitS,
     maxMemoryBytes,
     config: models,
+    posteriorLogvar,
     permuteChannels: Boolean(flags['permute-colours']),
     lossWeights,
     ...(degradeProb !== undefined ? { degradeProb } : {}),
