@@ -148,10 +148,11 @@ export class AutoencoderKL extends Module {
   /**
    * Sets the log-variance half of quant_conv's bias to `logvar`, so an untrained encoder's posterior starts narrow
    * (std e^(logvar/2)) instead of at diffusers' default init, whose log-variances start near 0 (std ≈ 1). Why: with
-   * the small KL weight of RVAE training the trained posterior ends narrow anyway (the shipped RVAE's std is
-   * 0.001–0.005), but Adam moves a bias by about the learning rate per step, so from std ≈ 1 the latent noise
-   * dominates for thousands of steps: after 500 steps from scratch it was still 0.06–0.16 against latents of
-   * std 0.2–1.5, and the reconstruction 27 dB.
+   * the small KL weight of RVAE training the posterior ends narrow anyway (the shipped RVAE's std is 0.001–0.005), and
+   * the decoder is used on the posterior mean, so from step 1 it trains on the latents it will decode. What it is
+   * not: a speed-up of stage 1. After 500 steps from the random init the std was 0.06–0.16 against latents of std
+   * 0.2–1.5, yet both inits reconstructed the clean validation crops alike (26.7–27.6 dB sRGB over 8 and 16 latent
+   * channels, bench/results/rvae-stage1-ab-validation-lavapipe.json): the latent noise was not what held it back.
    */
   narrowPosterior(logvar: number): void {
     const l = this.config.latentChannels;

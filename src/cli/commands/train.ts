@@ -46,7 +46,7 @@ const COMMON = `  --steps N        training steps (default per stage)
   --colour-fix-band SIGMA  with --colour-fix: the σ where the fix's per-pixel blended band starts (0: none; the
                    --init weights' otherwise); kept in the weights' config
   --posterior-logvar V|random  stage 1 from scratch: the encoder's posterior log-variance starts at V (default
-                   -12, std 0.0025; AutoencoderKL.narrowPosterior says why); random: PyTorch's default bias init
+                   -12, std 0.0025, where a trained posterior ends; AutoencoderKL.narrowPosterior says why); random: PyTorch's default bias init
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
