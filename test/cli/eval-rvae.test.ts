@@ -1,12 +1,12 @@
 // `rddm eval --methods rvae`: the RVAE's reconstruction of the clean image, the system's ceiling. It sees HQ only,
 // so its scores must not move with the noise the LQ mosaic gets, and its output must be D_lin(E_lin(HQ)).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { rvaeMethod } from '../../src/cli/commands/eval.js';
-import { encodePng } from '../../src/io/png.js';
+import { writeEvalPhoto } from '../helpers/eval-photo.js';
 import { init } from '../../src/index.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
 import { defaultWeightsDir } from '../../src/node/paths.js';
@@ -18,13 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('rddm eval --methods rvae', () => {
   it('scores the same at every noise level whatever the noise', async () => {
-    const size = 64;
-    const data = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++) data.set([40 + 3 * x, 60 + 2 * y, (x ^ y) & 8 ? 200 : 80], 3 * (y * size + x));
-    const photos = join(dir, 'photos');
-    mkdirSync(photos);
-    writeFileSync(join(photos, 'gradient.png'), await encodePng({ data, width: size, height: size, channels: 3, bitDepth: 8 }));
+    const photos = await writeEvalPhoto(dir, 'gradient', (x, y) => [40 + 3 * x, 60 + 2 * y, (x ^ y) & 8 ? 200 : 80]);
     const quiet = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
       const json = join(dir, 'e.json');
