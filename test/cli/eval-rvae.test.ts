@@ -1,11 +1,12 @@
-// `rddm eval --methods rvae`: the RVAE's reconstruction of the clean image, the system's ceiling. It sees HQ only,
-// so its scores must not move with the noise the LQ mosaic gets, and its output must be D_lin(E_lin(HQ)).
+// `rddm eval --methods rvae,ceiling`: the RVAE's reconstruction of the clean image, bare (rvae: it sees HQ only, so
+// it must not move with the LQ mosaic) and through RDDM's output stage fed the LQ mosaic (ceiling: RDDM with a
+// perfect latent).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import { rvaeMethod } from '../../src/cli/commands/eval.js';
+import { ceilingMethod, rvaeMethod } from '../../src/cli/commands/eval.js';
 import { writeEvalPhoto } from '../helpers/eval-photo.js';
 import { init } from '../../src/index.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
@@ -23,7 +24,7 @@ describe('rddm eval --methods rvae', () => {
     try {
       const json = join(dir, 'e.json');
       // Four crops swept over four noise bins: bilinear varies with the noise, the reconstruction cannot.
-      expect(await runCli(['eval', '--data', photos, '--methods', 'rvae,bilinear', '--patterns', 'RGGB', '--crop', '48', '--crops-per-image', '4', '--noise-sweep', '--json', json])).toBe(0);
+      expect(await runCli(['eval', '--data', photos, '--methods', 'rvae,ceiling,bilinear', '--patterns', 'RGGB', '--crop', '48', '--crops-per-image', '4', '--noise-sweep', '--json', json])).toBe(0);
       const r = JSON.parse(readFileSync(json, 'utf8'));
       const of = (m: string) => r.bins.map((b: { rows: { method: string; psnr_srgb: number }[] }) => b.rows.find((x) => x.method === m)!.psnr_srgb);
       const rv = of('rvae'), bl = of('bilinear');
@@ -31,12 +32,15 @@ describe('rddm eval --methods rvae', () => {
       // Each bin holds a different crop, so the reconstruction's bins differ by content only: far less than bilinear's.
       expect(Math.max(...rv) - Math.min(...rv)).toBeLessThan((bl[0] - bl[3]) / 2);
       expect(rv.every((v: number) => v > 10 && v < 80)).toBe(true);
+      // The ceiling row is there, with the output stage's settings recorded as for RDDM rows.
+      expect(of('ceiling').every((v: number) => Number.isFinite(v))).toBe(true);
+      expect(r.colourFixSigma).toBeGreaterThan(0);
     } finally {
       quiet.mockRestore();
     }
   }, 180_000);
 
-  it('returns D_lin(E_lin(HQ)) and ignores the mosaic', async () => {
+  it('rvae returns D_lin(E_lin(HQ)) and ignores the mosaic; ceiling puts it through finishImage with the mosaic', async () => {
     await init();
     const sys = (await loadRddmDir(defaultWeightsDir())).sys;
     const method = rvaeMethod(sys);
@@ -58,6 +62,16 @@ describe('rddm eval --methods rvae', () => {
     let maxDiff = 0;
     for (let i = 0; i < d.length; i++) maxDiff = Math.max(maxDiff, Math.abs(d[i] - a[i]));
     expect(maxDiff).toBe(0);
+    // ceiling = RDDM's output stage (matching, colour fix) on that reconstruction with the batch's own mosaic.
+    const ceiling = ceilingMethod(sys);
+    const cA = await (await ceiling(batch(lqA))).data();
+    const cB = await (await ceiling(batch(lqB))).data();
+    const byHand = await noGrad(() => sys.finishImage(direct, lqA, 'RGGB')).data();
+    expect(Array.from(cA)).toEqual(Array.from(byHand));
+    // Unlike rvae it takes colour from the mosaic: another mosaic, another output.
+    let moved = 0;
+    for (let i = 0; i < cA.length; i++) moved = Math.max(moved, Math.abs(cA[i] - cB[i]));
+    expect(moved).toBeGreaterThan(1e-3);
     // A reconstruction, not a copy: close to HQ but not equal.
     let se = 0;
     for (let i = 0; i < hq.length; i++) se += (a[i] - hq[i]) ** 2;

@@ -42,8 +42,8 @@ describe('train-weights.sh plan', () => {
     }
     expect(flag(evalCmd, '--weights')).toBe(join(dir, 'out'));
     expect(flag(evalCmd, '--data')).toMatch(/^data\/photos\/(validation|eval)$/);
-    // The eval records the RVAE's reconstruction of the clean crops beside the restorations: the system's ceiling.
-    expect(flag(evalCmd, '--methods')?.split(',')).toEqual(expect.arrayContaining(['rddm', 'bilinear', 'classical', 'rvae']));
+    // The eval records the ceiling (a perfect latent) and the bare RVAE beside the restorations.
+    expect(flag(evalCmd, '--methods')?.split(',')).toEqual(expect.arrayContaining(['rddm', 'bilinear', 'classical', 'ceiling', 'rvae']));
     // The UNet works on the VAE's latents.
     const vae = MODEL_CONFIGS[flag(rvae1, '--vae') as keyof typeof MODEL_CONFIGS] as { latentChannels: number };
     const net = MODEL_CONFIGS[flag(rvae1, '--unet') as keyof typeof MODEL_CONFIGS] as { inChannels: number };

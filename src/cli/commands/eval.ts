@@ -22,20 +22,28 @@ export function rddmMethod(sys: RddmSystem, ensemble = false): RestoreMethod {
   return async (b) => noGrad(() => tidy(() => (ensemble ? flipEnsemble(b.lq, b.patterns[0], restore) : restore(b.lq, b.patterns[0]))));
 }
 
+/** D_lin(E_lin(HQ)) at HQ's own exposure gain: the RVAE reconstructing the clean image (it is given the ground truth). */
+function reconstructClean(sys: RddmSystem, hqLinear: Tensor): Tensor {
+  const gain = sys.exposureGain(hqLinear);
+  return sys.decodeLatent(sys.linearLatent(hqLinear, gain), gain);
+}
+
 /**
- * The RVAE's reconstruction of the clean image, D_lin(E_lin(HQ)) at HQ's own exposure gain: a reference, not a
- * restorer (it is given the ground truth). The one-step output is decoded by the same D_lin, so this row is the
- * ceiling the whole system can reach (docs: "the RVAE caps the whole system"); no colour matching or fix, which
- * take their colours from the noisy mosaic.
+ * Reference row `rvae`: the RVAE's bare reconstruction of the clean image, D_lin(E_lin(HQ)), no colour matching or
+ * fix. Not a restorer: it measures the decoder alone.
  */
 export function rvaeMethod(sys: RddmSystem): RestoreMethod {
-  return async (b) =>
-    noGrad(() =>
-      tidy(() => {
-        const gain = sys.exposureGain(b.hqLinear);
-        return sys.decodeLatent(sys.linearLatent(b.hqLinear, gain), gain);
-      }),
-    );
+  return async (b) => noGrad(() => tidy(() => reconstructClean(sys, b.hqLinear)));
+}
+
+/**
+ * Reference row `ceiling`: RDDM as if its one-step latent were perfect, ẑ_H = s·E_lin(HQ): the clean image's
+ * reconstruction through RDDM's own output stage (colour matching and the low-frequency colour fix, both fed the
+ * noisy LQ mosaic, as RDDM's output is). RDDM − ceiling is what E_raw and the UNet lose; ceiling − HQ what the RVAE
+ * and the fix lose. The fix takes the colour below its scale from the mosaic, so the ceiling sits well above `rvae`.
+ */
+export function ceilingMethod(sys: RddmSystem): RestoreMethod {
+  return async (b) => noGrad(() => tidy(() => sys.finishImage(reconstructClean(sys, b.hqLinear), b.lq, b.patterns[0])));
 }
 
 /** What the RDDM rows were evaluated with, for the JSON report (the band only counts when the fix is on). */
@@ -48,7 +56,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern and noise level',
   usage: `usage: rddm eval [--split validation|test] [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
-                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical[,rvae]] [--ensemble] [--degrade-prob 0]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical[,ceiling,rvae]] [--ensemble] [--degrade-prob 0]
                  [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--noise-bins 4] [--noise-sweep]
   Prints two tables: per Bayer pattern (and averaged over patterns), and per noise level. A crop's noise level is
   σ(0.18) = sqrt(λ_shot·0.18 + λ_read), the noise std at mid-grey in normalised RAW units (λ: the synthesis's
@@ -61,8 +69,10 @@ export const evalCommand: Command = {
              table says so; the JSON has count 0 and null scores). Per-pattern rows then average over the swept
              levels. With --crops-per-image >= N every photo is in every bin; with fewer, bins also differ in
              content, so compare methods within a bin rather than one bin with another.
-  --methods …,rvae adds a reference row, not a restorer: the weights' RVAE reconstructing the clean image,
-             D_lin(E_lin(HQ)). RDDM's output goes through the same decoder, so this is the ceiling it can reach.
+  --methods …,ceiling,rvae add reference rows, not restorers (they are given the clean image): ceiling is RDDM
+             with a perfect latent, the RVAE's reconstruction of the clean image through RDDM's colour matching and
+             fix (fed the noisy mosaic, as RDDM is), so RDDM − ceiling is what E_raw and the UNet lose; rvae is the
+             bare reconstruction D_lin(E_lin(HQ)), the decoder alone.
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
@@ -85,7 +95,7 @@ export const evalCommand: Command = {
     const noiseBins = intFlag(flags, 'noise-bins', 4, 2, 64), noiseSweep = Boolean(flags['noise-sweep']);
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
-    for (const m of wanted) if (!['rddm', 'bilinear', 'classical', 'rvae'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical, rvae)`);
+    for (const m of wanted) if (!['rddm', 'bilinear', 'classical', 'ceiling', 'rvae'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical, ceiling, rvae)`);
     const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     const colourFixSigma = colourFixFlag(flags);
     const colourFixBand = colourFixBandFlag(flags);
@@ -97,20 +107,20 @@ export const evalCommand: Command = {
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
-    const needsWeights = wanted.includes('rddm') || wanted.includes('rvae');
+    const needsWeights = ['rddm', 'ceiling', 'rvae'].some((m) => wanted.includes(m));
     if (needsWeights) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
+    // The system whose output stage (colour matching and fix) the rddm and ceiling rows use; the JSON records it.
     let rddm: RddmSystem | undefined;
     if (needsWeights) {
       const sys = (await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys;
-      if (wanted.includes('rddm')) {
-        rddm = sys;
-        applyColourFix(rddm.config, colourFixSigma, colourFixBand);
-        methods.rddm = rddmMethod(rddm, Boolean(flags.ensemble));
-      }
+      applyColourFix(sys.config, colourFixSigma, colourFixBand);
+      if (wanted.includes('rddm')) methods.rddm = rddmMethod(sys, Boolean(flags.ensemble));
+      if (wanted.includes('ceiling')) methods.ceiling = ceilingMethod(sys);
       if (wanted.includes('rvae')) methods.rvae = rvaeMethod(sys);
+      if (wanted.includes('rddm') || wanted.includes('ceiling')) rddm = sys;
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
