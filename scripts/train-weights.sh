@@ -120,7 +120,10 @@ fi
 stage rvae1 "$STEPS_RVAE1" "$LR_RVAE1" train-rvae --stage 1 "${first[@]}"
 stage rvae2 "$STEPS_RVAE2" "$LR_RVAE2" train-rvae --stage 2 --init "$RUNS/rvae1/weights"
 stage unet "$STEPS_UNET" "$LR_UNET" train --mode multistep --init "$RUNS/rvae2/weights"
-stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" train --mode onestep --timestep "$TIMESTEP" --colour-fix "$COLOUR_FIX" --colour-fix-band "$COLOUR_FIX_BAND" --init "$RUNS/unet/weights"
+# ONESTEP_TRAIN_BASE=1: the one-step stage trains the UNet's base weights too (rddm train --train-unet-base; an A/B).
+onestep_extra=()
+[ "${ONESTEP_TRAIN_BASE:-0}" = 1 ] && onestep_extra+=(--train-unet-base)
+stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" train --mode onestep "${onestep_extra[@]}" --timestep "$TIMESTEP" --colour-fix "$COLOUR_FIX" --colour-fix-band "$COLOUR_FIX_BAND" --init "$RUNS/unet/weights"
 split=$(basename "$EVAL_DATA")
 evalcmd=(node bin/rddm.js eval --weights "$OUT" --data "$EVAL_DATA" --methods "$EVAL_METHODS" --crop 128 --crops-per-image 2 --seed 7 --json "$OUT/eval-$split.json")
 echo "projected: $total h on lavapipe for the four stages"

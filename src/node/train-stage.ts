@@ -37,6 +37,8 @@ export interface StageRun {
   posteriorLogvar?: number | null;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
   permuteChannels?: boolean;
+  /** One-step stage: the UNet's base weights train too (StageOptions.trainUnetBase). */
+  trainUnetBase?: boolean;
   /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
   degradeProb?: number;
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
@@ -104,7 +106,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.trainUnetBase ? { trainUnetBase: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

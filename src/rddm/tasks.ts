@@ -26,6 +26,12 @@ export interface StageOptions {
   lambdaLatent?: number;
   lambdaPixel?: number;
   lambdaSsim?: number;
+  /**
+   * One-step stage: train the UNet's base weights too, not only its CMB-LoRA and conv_in. OSEDiff freezes the base
+   * to keep SD's pretrained prior; ours is a tiny UNet pretrained here for a few thousand ε-prediction steps, and the
+   * LoRA-only stage plateaued (weights/README.md, runs 6–12), so whether the base should learn is an A/B.
+   */
+  trainUnetBase?: boolean;
   /** KL weight of RVAE stage 1. */
   lambdaKl?: number;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
@@ -160,7 +166,7 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
       break;
     case 'onestep':
       sys.applyLora();
-      params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.'));
+      params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.') || (Boolean(opts.trainUnetBase) && n.startsWith('unet.')));
       inputs = (step) => {
         const { b, tensors } = batchTensors(step, (x) => [x.lq, x.hqLinear, x.wbGains, x.cam2rgb]);
         return { key: b.patterns[0], tensors };

@@ -45,6 +45,8 @@ const COMMON = `  --steps N        training steps (default per stage)
                    pixel losses see the image restore will output; kept in the weights' config
   --colour-fix-band SIGMA  with --colour-fix: the σ where the fix's per-pixel blended band starts (0: none; the
                    --init weights' otherwise); kept in the weights' config
+  --train-unet-base  one-step stage: the UNet's base weights train too, not only its CMB-LoRA and conv_in (OSEDiff
+                   freezes them to keep SD's prior; ours is pretrained here, so it is a choice to measure)
   --posterior-logvar V|random  stage 1 from scratch: the encoder's posterior log-variance starts at V (default
                    -12, std 0.0025, where a trained posterior ends; AutoencoderKL.narrowPosterior says why); random: PyTorch's default bias init
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
@@ -119,7 +121,7 @@ function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; 
 
 /** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
 async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
-  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours', 'per-channel-exposure'], string: [...COMMON_FLAGS, extra] });
+  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours', 'per-channel-exposure', 'train-unet-base'], string: [...COMMON_FLAGS, extra] });
   noPositionals(positionals);
   const stage = stageOf(flags[extra] as string | undefined);
   const d = STAGE_DEFAULTS[stage];
@@ -140,6 +142,8 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   if (flags.init) inputWeights(String(flags.init), 'weights manifest (--init DIR holds none)');
   const models = modelFlags(flags, stage);
   const posteriorLogvar = posteriorLogvarFlag(flags, stage);
+  const trainUnetBase = Boolean(flags['train-unet-base']);
+  if (trainUnetBase && stage !== 'onestep') throw new UsageError(`--train-unet-base trains the UNet's base weights in the one-step stage (rddm train --mode onestep); stage ${stage} ${stage === 'unet' ? 'trains them already' : 'has no UNet to train'}`);
   const lossWeights = lossWeightFlags(flags, stage);
   await runStage({
     stage,
@@ -159,6 +163,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     config: models,
     posteriorLogvar,
     permuteChannels: Boolean(flags['permute-colours']),
+    trainUnetBase,
     lossWeights,
     ...(degradeProb !== undefined ? { degradeProb } : {}),
     ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
