@@ -28,6 +28,8 @@ export interface StageRun {
   timestep?: number;
   /** Wall-clock budget of the run in seconds (see TrainOptions.timeLimitS). */
   timeLimitS?: number;
+  /** Stop checkpointed after this step (see TrainOptions.stopAt). */
+  stopAt?: number;
   /** GPU memory the run may hold through the pool (GpuDevice.memoryLimit): the optimizer's flat storage is refused up front past it. */
   maxMemoryBytes?: number;
   /**
@@ -113,7 +115,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     throw new Error(`${store.checkpointPath} exists: pass --resume to continue that run, or choose another --run directory`);
   }
   log(`stage ${r.stage}: ${task.optimizer.params.length} trainable tensors, ${task.optimizer.params.reduce((s, p) => s + p.size, 0)} parameters; run dir ${r.runDir}`);
-  const result = await train(task, { timeLimitS: r.timeLimitS, steps: r.steps, seed: r.seed, config: { stage: r.stage, ...opts, photos: r.photos.length, rddm: sys.config }, store, resume: r.resume, clipNorm: 1, label: r.stage, log });
+  const result = await train(task, { timeLimitS: r.timeLimitS, stopAt: r.stopAt, steps: r.steps, seed: r.seed, config: { stage: r.stage, ...opts, photos: r.photos.length, rddm: sys.config }, store, resume: r.resume, clipNorm: 1, label: r.stage, log });
   task.optimizer.dispose();
   if (r.stage === 'rvae1') {
     const scale = await measureLatentScale(sys, opts);

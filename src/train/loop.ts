@@ -57,6 +57,12 @@ export interface TrainOptions {
    */
   timeLimitS?: number;
   /**
+   * Stop checkpointed after this step (below `steps`), as the time limit does: the learning-rate schedule stays the
+   * one of `steps`, so arms of an A/B compared at the same step, or a stage split over several windows, follow the
+   * run that was not stopped; `resume` continues it.
+   */
+  stopAt?: number;
+  /**
    * Replay captured steps where the task allows it (default true): per key, the forward, backward and gradient
    * norm are one captured step and the clipping and update another, so a step costs the encoding of its kernels
    * instead of running its ops. Results are bit-identical to the op-by-op path.
@@ -68,7 +74,7 @@ export interface TrainResult {
   history: NonNullable<RunState['history']>;
   skipped: number[];
   resumedFrom: number | null;
-  /** The step the time limit stopped the run at (null: it ran to `steps`). */
+  /** The step the time limit or `stopAt` stopped the run at (null: it ran to `steps`). */
   stoppedAt: number | null;
 }
 
@@ -142,6 +148,9 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
   // A run starting from step 0 owns its log: records left by an attempt killed before its first checkpoint would
   // otherwise stay in front of this run's (seen as a duplicated step 1 after a SIGKILL during the first step).
   if (resumedFrom === null) await store.truncateLog(0);
+  if (opts.stopAt !== undefined && opts.stopAt <= start && start < steps) {
+    throw new Error(`stop at step ${opts.stopAt} is not past the checkpoint's step ${start}: pass a later step, or none to run to step ${steps}`);
+  }
   const progress = new Progress(opts.label ?? 'train', steps, log);
   const skipped: number[] = [];
   let bad = 0;
@@ -197,10 +206,12 @@ export async function train(task: TrainTask, opts: TrainOptions): Promise<TrainR
       await store.appendLog(record);
       progress.update(step + 1, { loss: lossValue, ...metricValues });
       const outOfTime = opts.timeLimitS !== undefined && (Date.now() - startedAt) / 1000 >= opts.timeLimitS && step + 1 < steps;
-      if ((step + 1) % every === 0 || step + 1 === steps || outOfTime) await save(step + 1);
-      if (outOfTime) {
+      const atStop = opts.stopAt !== undefined && step + 1 >= opts.stopAt && step + 1 < steps;
+      if ((step + 1) % every === 0 || step + 1 === steps || outOfTime || atStop) await save(step + 1);
+      if (outOfTime || atStop) {
         stoppedAt = step + 1;
-        log(`time limit of ${opts.timeLimitS} s reached at step ${step + 1} of ${steps}: checkpoint saved; --resume continues the run`);
+        const why = atStop ? `stop at step ${opts.stopAt} reached` : `time limit of ${opts.timeLimitS} s reached at step ${step + 1} of ${steps}`;
+        log(`${why}: checkpoint saved; --resume continues the run`);
         break;
       }
     }

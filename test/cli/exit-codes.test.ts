@@ -77,6 +77,8 @@ const CASES: Record<string, Case[]> = {
     [['train-rvae', '--stage', '2'], 2, /pass --init DIR/],
     [['train-rvae', '--stage', '2', '--init', join(dir, 'nope')], 1, /manifest\.json: no such weights manifest/],
     [['train-rvae', '--stage', '1', '--steps', '0'], 2, /--steps must be an integer >= 1, got '0'/],
+    [['train-rvae', '--stage', '1', '--steps', '10', '--stop-at', '10'], 2, /--stop-at 10 must be below --steps 10/],
+    [['train-rvae', '--stage', '1', '--stop-at', '0'], 2, /--stop-at must be an integer >= 1, got '0'/],
     [['train-rvae', '--stage', '1', '--crop', '12'], 2, /--crop must be a multiple of 8/],
     [['train-rvae', '--stage', '1', '--lr', 'fast'], 2, /--lr must be a positive number, got 'fast'/],
     [['train-rvae', '--stage', '1', '--max-memory', 'lots'], 2, /--max-memory must be a positive number/],

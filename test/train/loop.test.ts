@@ -97,6 +97,24 @@ describe('training loop', () => {
     expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
   });
 
+  it('stopAt checkpoints at that step, --resume continues to the uninterrupted losses, and a step already passed is refused', async () => {
+    const config = { name: 'mlp' };
+    const full = await train(makeTask(), { steps: 10, seed: 3, config, store: new MemoryRunStore(), checkpointEvery: 100, log: () => {} });
+    const store = new MemoryRunStore();
+    const lines: string[] = [];
+    const cut = await train(makeTask(), { steps: 10, seed: 3, config, store, checkpointEvery: 100, stopAt: 4, log: (l) => lines.push(l) });
+    expect(cut.stoppedAt).toBe(4);
+    expect(cut.history.map((h) => h.loss)).toEqual(full.history.slice(0, 4).map((h) => h.loss));
+    expect(lines).toContain('stop at step 4 reached: checkpoint saved; --resume continues the run');
+    expect((await store.loadCheckpoint())!.state.step).toBe(4);
+    await expect(train(makeTask(), { steps: 10, seed: 3, config, store, resume: true, stopAt: 4, log: () => {} })).rejects.toThrow(/stop at step 4 is not past the checkpoint's step 4/);
+    const more = await train(makeTask(), { steps: 10, seed: 3, config, store, checkpointEvery: 100, resume: true, stopAt: 7, log: () => {} });
+    expect(more.stoppedAt).toBe(7);
+    const rest = await train(makeTask(), { steps: 10, seed: 3, config, store, checkpointEvery: 100, resume: true, log: () => {} });
+    expect(rest.stoppedAt).toBeNull();
+    expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+  });
+
   it('skips a step with a non-finite loss and stops after repeated ones, naming a parameter', async () => {
     const lines: string[] = [];
     const once = await train(makeTask(1e-2, (s) => s === 2), { steps: 5, seed: 1, config: {}, store: new MemoryRunStore(), log: (l) => lines.push(l) });

@@ -29,6 +29,8 @@ const COMMON = `  --steps N        training steps (default per stage)
   --batch N --crop N --lr X
   --lr-schedule constant|cosine  cosine: short warm-up, then decay to lr/10 at --steps (default constant)
   --time-limit S   stop after S seconds of training (checkpoint + weights written; --resume continues)
+  --stop-at N      stop after step N of --steps, as --time-limit does, keeping the learning-rate schedule of
+                   --steps (arms of an A/B compared at one step; --resume continues)
   --max-memory MIB  GPU memory the run may hold: the optimizer's flat parameters, gradients and moments are refused
                    before training starts, naming their size, if they would pass it (default: no limit)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
@@ -55,7 +57,7 @@ const COMMON = `  --steps N        training steps (default per stage)
 
 const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
 
-const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'stop-at', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
 function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
@@ -138,6 +140,8 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const degradeProb = probabilityFlag(flags, 'degrade-prob');
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
+  const stopAt = flags['stop-at'] !== undefined ? intFlag(flags, 'stop-at', steps, 1) : undefined;
+  if (stopAt !== undefined && stopAt >= steps) throw new UsageError(`--stop-at ${stopAt} must be below --steps ${steps} (it stops a run before its end; leave it out to run to the end)`);
   const maxMemoryBytes = flags['max-memory'] !== undefined ? positiveFlag(flags, 'max-memory', 0) * 2 ** 20 : undefined;
   if (flags.init) inputWeights(String(flags.init), 'weights manifest (--init DIR holds none)');
   const models = modelFlags(flags, stage);
@@ -159,6 +163,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     lr,
     timestep,
     timeLimitS,
+    ...(stopAt !== undefined ? { stopAt } : {}),
     maxMemoryBytes,
     config: models,
     posteriorLogvar,
