@@ -29,10 +29,12 @@ const FORMAT_KEY = 'rddm.format';
 export async function serializeCheckpoint(params: Record<string, Tensor>, optimizer: Optimizer | null, state: RunState): Promise<Uint8Array[]> {
   const tensors: Record<string, TensorToWrite> = {};
   for (const [name, t] of Object.entries(params)) tensors[name] = { dtype: 'F32', shape: t.shape, data: await t.data() };
-  let optMeta: { step: number } | null = null;
+  let optMeta: { step: number; params: number } | null = null;
   if (optimizer) {
     const os = await optimizer.stateDict();
-    optMeta = { step: os.step };
+    // The parameter count is recorded because only parameters with moments get tensors: the last ones may have none
+    // yet (a CMB-LoRA pattern no batch has drawn), and the count must not be read off the highest index saved.
+    optMeta = { step: os.step, params: os.slots.length };
     os.slots.forEach((slots, i) => {
       for (const [slot, data] of Object.entries(slots)) tensors[`optimizer.${i}.${slot}`] = { dtype: 'F32', shape: [data.length], data };
     });
@@ -53,7 +55,7 @@ export interface LoadedCheckpoint {
 const MAX_OPTIMIZER_PARAMS = 1 << 16;
 
 /** The run state from a checkpoint's metadata, checked field by field (it decides where a resumed run starts). */
-export function parseRunState(text: string, source: string): RunState & { optimizer: { step: number } | null } {
+export function parseRunState(text: string, source: string): RunState & { optimizer: { step: number; params?: number } | null } {
   const k = new ConfigCheck(source);
   const o = k.object(k.parseJson(text), 'run state');
   const step = k.int(o.step, 'step', 0, Number.MAX_SAFE_INTEGER);
@@ -72,7 +74,9 @@ export function parseRunState(text: string, source: string): RunState & { optimi
     rng: { seed: k.number(rng.seed, 'rng.seed', -(2 ** 53), 2 ** 53), stream: k.int(rng.stream, 'rng.stream', 0, 0xffffffff) },
     config: o.config,
     ...(history ? { history } : {}),
-    optimizer: opt ? { step: k.int(opt.step, 'optimizer.step', 0, Number.MAX_SAFE_INTEGER) } : null,
+    optimizer: opt
+      ? { step: k.int(opt.step, 'optimizer.step', 0, Number.MAX_SAFE_INTEGER), ...(opt.params !== undefined ? { params: k.int(opt.params, 'optimizer.params', 0, MAX_OPTIMIZER_PARAMS) } : {}) }
+      : null,
   };
 }
 
@@ -96,6 +100,10 @@ export async function readCheckpoint(file: SafetensorsFile): Promise<LoadedCheck
       params[key] = { shape: file.info(key).shape, data: await file.getFloat32(key) };
     }
   }
+  const count = state.optimizer?.params;
+  if (count !== undefined && slots.length > count) throw new ConfigError(file.name, `tensor 'optimizer.${slots.length - 1}.*'`, `names an optimizer parameter past the ${count} the run state records`);
+  // Checkpoints written before the count was recorded end at the last parameter with moments.
+  while (count !== undefined && slots.length < count) slots.push({});
   const optimizer = state.optimizer ? { step: state.optimizer.step, slots } : null;
   return { state, params, optimizer };
 }

@@ -115,6 +115,36 @@ describe('training loop', () => {
     expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
   });
 
+  it('resumes a checkpoint taken before the last parameters had any gradient (a CMB-LoRA pattern not drawn yet)', async () => {
+    // `late` is the last trainable parameter and joins the loss only from step 3 on, as the adapters of a Bayer
+    // pattern the batches have not drawn yet: a checkpoint of step 2 holds no moments for it.
+    class LateMlp extends TinyMlp {
+      late = new nn.Linear(16, 1);
+    }
+    const makeLateTask = (): TrainTask => {
+      manualSeed(7);
+      const model = new LateMlp();
+      const optimizer = new optim.AdamW(model.trainableParameters(), { lr: 5e-2, weightDecay: 0.01 });
+      return {
+        model,
+        optimizer,
+        loss(step) {
+          const x = randn([32, 2], { seed: 1000 + step });
+          const h = model.fc1.forward(x).tanh();
+          const pred = step >= 2 ? model.fc2.forward(h).add(model.late.forward(h)) : model.fc2.forward(h);
+          return { loss: pred.sub(x.slice(1, 0, 1)).square().mean() };
+        },
+      };
+    };
+    expect(makeLateTask().model.namedParameters().map(([n]) => n).slice(-2)).toEqual(['late.weight', 'late.bias']);
+    const full = await train(makeLateTask(), { steps: 6, seed: 2, config: {}, store: new MemoryRunStore(), checkpointEvery: 100, log: () => {} });
+    const store = new MemoryRunStore();
+    await train(makeLateTask(), { steps: 6, seed: 2, config: {}, store, checkpointEvery: 100, stopAt: 2, log: () => {} });
+    const resumed = await train(makeLateTask(), { steps: 6, seed: 2, config: {}, store, checkpointEvery: 100, resume: true, log: () => {} });
+    expect(resumed.resumedFrom).toBe(2);
+    expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+  });
+
   it('skips a step with a non-finite loss and stops after repeated ones, naming a parameter', async () => {
     const lines: string[] = [];
     const once = await train(makeTask(1e-2, (s) => s === 2), { steps: 5, seed: 1, config: {}, store: new MemoryRunStore(), log: (l) => lines.push(l) });
