@@ -13,7 +13,13 @@
 #   rvae2    1500   1e-3   1.84                 0.77
 #   unet     4000   1e-3   1.17                 1.30
 #   onestep  3500   5e-4   2.58                 2.51
-#                                        total  7.22 h  (+ start-up, latent scale and eval: ~10 min)
+#   A/B arm   400          2.58                 0.29  (the losing arm of the one-step A/B, below)
+#                                        total  7.51 h  (+ start-up, latent scale and evals: ~20 min)
+# one-step A/B (ONESTEP_AB=400 steps; 0 skips it): before stage 4, its run is made twice up to step 400 of its own
+#            schedule (`--stop-at`): CMB-LoRA and conv_in only, as OSEDiff trains, and with the UNet's base weights
+#            too (`--train-unet-base`: our base UNet is pretrained here, not SD's prior to keep). Each arm's RDDM row
+#            on validation decides; the better run goes on to STEPS_ONESTEP, the choice kept in
+#            $RUNS/onestep-ab/choice. ONESTEP_TRAIN_BASE=0|1 sets it instead and skips the A/B.
 # rvae1 has the largest share: every output goes through its decoder, which from scratch is still far from converged
 # after 500 steps (27 dB sRGB reconstructing the clean validation crops, against the shipped RVAE's 32.9 after ~1900
 # GPU steps of larger batches), and the shipped decoder's ceiling (`rddm eval --methods ceiling`: a perfect latent
@@ -57,6 +63,9 @@ declare -A SECS=([rvae1]=1.73 [rvae2]=1.84 [unet]=1.17 [onestep]=2.58)
 # The validation photos (never the test photos: runs and settings are chosen on validation, test is only reported).
 EVAL_DATA="${EVAL_DATA:-data/photos/validation}"
 EVAL_METHODS="${EVAL_METHODS:-rddm,bilinear,classical,ceiling,rvae}"
+split=$(basename "$EVAL_DATA")
+# Steps of each arm of the one-step A/B (0: none; see below).
+ONESTEP_AB="${ONESTEP_AB:-400}"
 
 hours() { awk -v s="$1" -v t="$2" 'BEGIN { printf "%.2f", s * t / 3600 }'; }
 # The last step a stage's log records (0 without one).
@@ -67,10 +76,22 @@ logged_step() {
 
 total=0
 n=0
+# Sets `cmd`: the command that trains a stage's run in DIR (resuming its checkpoint where there is one).
+stage_cmd() { # dir steps lr cli-args...
+  local dir=$1 steps=$2 lr=$3; shift 3
+  local resume=() aug=()
+  [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
+  # PERMUTE_COLOURS=1: random channel permutations of the photos (rddm train --permute-colours).
+  [ "${PERMUTE_COLOURS:-0}" = 1 ] && aug+=(--permute-colours)
+  [ -n "$LR_SCHEDULE" ] && aug+=(--lr-schedule "$LR_SCHEDULE")
+  [ -n "$DEGRADE_PROB" ] && aug+=(--degrade-prob "$DEGRADE_PROB")
+  cmd=(node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$dir" --out "$dir/weights" "${resume[@]}" "${aug[@]}")
+}
+
 stage() { # name steps lr cli-args...
   local name=$1 steps=$2 lr=$3; shift 3
   n=$((n + 1))
-  local dir="$RUNS/$name" resume=() limit=() aug=()
+  local dir="$RUNS/$name"
   local h; h=$(hours "$steps" "${SECS[$name]}")
   total=$(awk -v a="$total" -v b="$h" 'BEGIN { print a + b }')
   if [ -f "$dir/done" ] && [ -f "$dir/weights/manifest.json" ]; then
@@ -78,15 +99,11 @@ stage() { # name steps lr cli-args...
     return
   fi
   local state="new"
-  if [ -f "$dir/checkpoint.safetensors" ]; then resume=(--resume); state="resumes after step $(logged_step "$dir")"; fi
+  [ -f "$dir/checkpoint.safetensors" ] && state="resumes after step $(logged_step "$dir")"
+  stage_cmd "$dir" "$steps" "$lr" "$@"
   # TIME_<STAGE> (seconds) bounds this invocation's share of the stage, e.g. a borrowed GPU window.
   local tvar="TIME_${name^^}"
-  [ -n "${!tvar:-}" ] && limit=(--time-limit "${!tvar}")
-  # PERMUTE_COLOURS=1: random channel permutations of the photos (rddm train --permute-colours).
-  [ "${PERMUTE_COLOURS:-0}" = 1 ] && aug+=(--permute-colours)
-  [ -n "$LR_SCHEDULE" ] && aug+=(--lr-schedule "$LR_SCHEDULE")
-  [ -n "$DEGRADE_PROB" ] && aug+=(--degrade-prob "$DEGRADE_PROB")
-  local cmd=(node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$dir" --out "$dir/weights" "${resume[@]}" "${limit[@]}" "${aug[@]}")
+  [ -n "${!tvar:-}" ] && cmd+=(--time-limit "${!tvar}")
   echo "stage $n/4 $name: $state; $steps steps, ~$h h on lavapipe"
   echo "  ${cmd[*]}"
   [ "$PLAN" = 1 ] && return
@@ -102,6 +119,31 @@ stage() { # name steps lr cli-args...
     fi
   fi
   touch "$dir/done"
+}
+
+# The mean sRGB PSNR of the RDDM row of an eval JSON.
+rddm_psnr() {
+  node -e "const j=JSON.parse(require('fs').readFileSync('$1','utf8')); const r=j.average.find((x)=>x.method==='rddm'); console.log(r.psnr_srgb.toFixed(3))"
+}
+# The step count a weights folder's manifest records (0 without one).
+weights_step() {
+  node -e "try { console.log(JSON.parse(require('fs').readFileSync('$1/manifest.json','utf8')).steps ?? 0) } catch { console.log(0) }"
+}
+
+# One arm of the one-step A/B: the stage's own command (schedule of STEPS_ONESTEP) with the arm's flags, stopped at
+# step ONESTEP_AB, then the RDDM row of the recipe's validation eval.
+ab_arm() { # arm extra-flags...
+  local arm=$1; shift
+  local dir="$RUNS/onestep-ab/$arm"
+  stage_cmd "$dir" "$STEPS_ONESTEP" "$LR_ONESTEP" "${onestep_args[@]}" "$@"
+  cmd+=(--stop-at "$ONESTEP_AB")
+  local ev=(node bin/rddm.js eval --weights "$dir/weights" --data "$EVAL_DATA" --methods rddm --crop 128 --crops-per-image 2 --seed 7 --json "$dir/eval-$split.json")
+  echo "  ab $arm: ${cmd[*]}"
+  echo "  ab $arm: ${ev[*]}"
+  [ "$PLAN" = 1 ] && return
+  mkdir -p "$dir"
+  [ "$(weights_step "$dir/weights")" = "$ONESTEP_AB" ] || "${cmd[@]}"
+  [ -f "$dir/eval-$split.json" ] || "${ev[@]}"
 }
 
 [ "$PLAN" = 1 ] || bash scripts/fetch-photos.sh
@@ -120,11 +162,30 @@ fi
 stage rvae1 "$STEPS_RVAE1" "$LR_RVAE1" train-rvae --stage 1 "${first[@]}"
 stage rvae2 "$STEPS_RVAE2" "$LR_RVAE2" train-rvae --stage 2 --init "$RUNS/rvae1/weights"
 stage unet "$STEPS_UNET" "$LR_UNET" train --mode multistep --init "$RUNS/rvae2/weights"
-# ONESTEP_TRAIN_BASE=1: the one-step stage trains the UNet's base weights too (rddm train --train-unet-base; an A/B).
+onestep_args=(train --mode onestep --timestep "$TIMESTEP" --colour-fix "$COLOUR_FIX" --colour-fix-band "$COLOUR_FIX_BAND" --init "$RUNS/unet/weights")
+# Whether the one-step stage trains the UNet's base weights too (rddm train --train-unet-base) or only the CMB-LoRA
+# and conv_in, as OSEDiff does: ONESTEP_TRAIN_BASE=0|1 sets it; otherwise the A/B below chooses, once, on validation.
+ab_choice="$RUNS/onestep-ab/choice"
+train_base="${ONESTEP_TRAIN_BASE:-}"
+[ -z "$train_base" ] && [ -f "$ab_choice" ] && train_base=$(head -c 1 "$ab_choice")
+if [ -z "$train_base" ] && [ "$ONESTEP_AB" -gt 0 ] && [ ! -e "$RUNS/onestep" ]; then
+  total=$(awk -v a="$total" -v b="$(hours "$ONESTEP_AB" "${SECS[onestep]}")" 'BEGIN { print a + b }')
+  echo "one-step A/B: CMB-LoRA only against --train-unet-base, each to step $ONESTEP_AB of $STEPS_ONESTEP, RDDM on $EVAL_DATA;"
+  echo "  the better arm's run becomes stage 4's (ties: LoRA only)"
+  ab_arm lora
+  ab_arm base --train-unet-base
+  if [ "$PLAN" != 1 ]; then
+    a=$(rddm_psnr "$RUNS/onestep-ab/lora/eval-$split.json") b=$(rddm_psnr "$RUNS/onestep-ab/base/eval-$split.json")
+    train_base=$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > a) ? 1 : 0 }')
+    winner=$([ "$train_base" = 1 ] && echo base || echo lora)
+    echo "$train_base ($winner; sRGB PSNR on $split at step $ONESTEP_AB: lora $a dB, base $b dB)" > "$ab_choice"
+    echo "one-step A/B: lora $a dB, base $b dB sRGB on $split at step $ONESTEP_AB: $winner goes on"
+    cp -r "$RUNS/onestep-ab/$winner" "$RUNS/onestep"
+  fi
+fi
 onestep_extra=()
-[ "${ONESTEP_TRAIN_BASE:-0}" = 1 ] && onestep_extra+=(--train-unet-base)
-stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" train --mode onestep "${onestep_extra[@]}" --timestep "$TIMESTEP" --colour-fix "$COLOUR_FIX" --colour-fix-band "$COLOUR_FIX_BAND" --init "$RUNS/unet/weights"
-split=$(basename "$EVAL_DATA")
+[ "${train_base:-0}" = 1 ] && onestep_extra+=(--train-unet-base)
+stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" "${onestep_args[@]:0:3}" "${onestep_extra[@]}" "${onestep_args[@]:3}"
 evalcmd=(node bin/rddm.js eval --weights "$OUT" --data "$EVAL_DATA" --methods "$EVAL_METHODS" --crop 128 --crops-per-image 2 --seed 7 --json "$OUT/eval-$split.json")
 echo "projected: $total h on lavapipe for the four stages"
 echo "then: weights to $OUT, training logs to $OUT/training/, eval on $EVAL_DATA:"
@@ -136,6 +197,14 @@ for s in rvae1 rvae2 unet onestep; do
   cp "$RUNS/$s/log.jsonl" "$OUT/training/$s.log.jsonl"
   [ -f "$RUNS/$s/loss.png" ] && cp "$RUNS/$s/loss.png" "$OUT/training/$s-loss.png"
 done
+# The one-step A/B's record: its choice, and each arm's log and validation eval.
+if [ -f "$ab_choice" ]; then
+  cp "$ab_choice" "$OUT/training/onestep-ab-choice.txt"
+  for arm in lora base; do
+    cp "$RUNS/onestep-ab/$arm/log.jsonl" "$OUT/training/onestep-ab-$arm.log.jsonl"
+    cp "$RUNS/onestep-ab/$arm/eval-$split.json" "$OUT/training/onestep-ab-$arm.eval-$split.json"
+  done
+fi
 echo "weights written to $OUT"
 "${evalcmd[@]}"
 gzip -c "$RUNS/console.log" > "$OUT/training/console.log.gz"

@@ -1,6 +1,7 @@
 // scripts/train-weights.sh (`npm run train:weights`) with PLAN=1: the stage plan it would run, checked without
 // training. Four stages in order, each from the one before; the recipe's configs exist; the projection fits the
-// 8-hour lavapipe budget; a re-run skips finished stages and resumes a checkpointed one; TIME_<STAGE> limits it.
+// 8-hour lavapipe budget; a re-run skips finished stages and resumes a checkpointed one; TIME_<STAGE> limits it; the
+// one-step A/B trains both arms on the stage's own schedule to one step and is skipped once chosen or set.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,5 +74,36 @@ describe('train-weights.sh plan', () => {
     expect(flag(unet, '--steps')).toBe('40');
     expect(onestep).not.toContain('--resume');
     expect(flag(onestep, '--init')).toBe(join(runs, 'unet', 'weights'));
+  });
+
+  it('plans the one-step A/B on the stage schedule, and skips it once chosen or set', () => {
+    const runs = join(dir, 'ab');
+    for (const s of ['rvae1', 'rvae2', 'unet']) {
+      mkdirSync(join(runs, s, 'weights'), { recursive: true });
+      writeFileSync(join(runs, s, 'done'), '');
+      writeFileSync(join(runs, s, 'weights', 'manifest.json'), '{}');
+    }
+    const out = plan(runs, { ONESTEP_AB: '300' });
+    const arms = out.split('\n').filter((l) => /^  ab (lora|base): node bin\/rddm\.js train /.test(l)).map((l) => l.replace(/^  ab \w+: /, '').split(/\s+/));
+    const evals = out.split('\n').filter((l) => /^  ab (lora|base): node bin\/rddm\.js eval /.test(l)).map((l) => l.replace(/^  ab \w+: /, '').split(/\s+/));
+    const [onestep] = commands(out);
+    expect(arms).toHaveLength(2);
+    expect(arms.map((a) => a.includes('--train-unet-base'))).toEqual([false, true]);
+    for (const a of arms) {
+      expect(flag(a, '--stop-at')).toBe('300');
+      for (const f of ['--steps', '--lr', '--init', '--seed', '--crop', '--batch', '--timestep', '--colour-fix']) expect(flag(a, f), f).toBe(flag(onestep, f));
+      expect(flag(a, '--run')).not.toBe(flag(onestep, '--run'));
+    }
+    expect(evals.map((e) => flag(e, '--weights'))).toEqual(arms.map((a) => flag(a, '--out')));
+    for (const e of evals) expect(flag(e, '--data')).toMatch(/^data\/photos\/validation$/);
+    // Chosen already (the choice file's first character), or set through the environment: no A/B, the flag follows.
+    mkdirSync(join(runs, 'onestep-ab'), { recursive: true });
+    writeFileSync(join(runs, 'onestep-ab', 'choice'), '1 (base; sRGB PSNR on validation at step 300: lora 30.1 dB, base 30.2 dB)\n');
+    const chosen = plan(runs);
+    expect(chosen).not.toMatch(/ ab (lora|base): /);
+    expect(commands(chosen)[0]).toContain('--train-unet-base');
+    const set = plan(runs, { ONESTEP_TRAIN_BASE: '0' });
+    expect(set).not.toMatch(/ ab (lora|base): /);
+    expect(commands(set)[0]).not.toContain('--train-unet-base');
   });
 });
