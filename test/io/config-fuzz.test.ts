@@ -50,7 +50,7 @@ describe('config loader fuzzing', () => {
 
   it('checkpoint: mutations of the run state JSON, the optimizer slot names and the file bytes', async () => {
     const history = [1, 2, 3].map((step) => ({ step, loss: 1 / step, lr: 1e-3, l1: 0.5 }));
-    const state = { step: 3, rng: { seed: 3, stream: 7 }, config: { stage: 'rvae1', batch: 4 }, history, seed: 3, optimizer: { step: 3 } };
+    const state = { step: 3, rng: { seed: 3, stream: 7 }, config: { stage: 'rvae1', batch: 4 }, history, seed: 3, optimizer: { step: 3, params: 1 } };
     const file = (st: string, slotName = 'optimizer.0.slot0'): Uint8Array =>
       concatBytes(
         serializeSafetensors(
