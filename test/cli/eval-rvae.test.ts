@@ -1,12 +1,12 @@
 // `rddm eval --methods rvae,ceiling`: the RVAE's reconstruction of the clean image, bare (rvae: it sees HQ only, so
 // it must not move with the LQ mosaic) and through RDDM's output stage fed the LQ mosaic (ceiling: RDDM with a
-// perfect latent).
+// perfect latent); --methods eraw, RDDM with its UNet step skipped.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import { ceilingMethod, rvaeMethod } from '../../src/cli/commands/eval.js';
+import { ceilingMethod, erawMethod, rddmMethod, rvaeMethod } from '../../src/cli/commands/eval.js';
 import { writeEvalPhoto } from '../helpers/eval-photo.js';
 import { init } from '../../src/index.js';
 import { loadRddmDir } from '../../src/node/rddm-weights.js';
@@ -76,5 +76,30 @@ describe('rddm eval --methods rvae', () => {
     let se = 0;
     for (let i = 0; i < hq.length; i++) se += (a[i] - hq[i]) ** 2;
     expect(se / hq.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('eraw decodes E_raw(LQ) through the output stage without the UNet step, per pattern', async () => {
+    await init();
+    const sys = (await loadRddmDir(defaultWeightsDir())).sys;
+    const H = 32, W = 32;
+    const lqData = new Float32Array(H * W).map((_, i) => 0.1 + 0.4 * (((i * 2246822519) >>> 0) % 1000) / 1000);
+    const lq = tensor(lqData, [1, 1, H, W]);
+    const hqLinear = tensor(new Float32Array(3 * H * W).fill(0.3), [1, 3, H, W]);
+    const batch = (p: string) => ({ lq, hqLinear, patterns: [p] }) as unknown as Parameters<ReturnType<typeof erawMethod>>[0];
+    const eraw = erawMethod(sys);
+    const out = await (await eraw(batch('GBRG'))).data();
+    // By hand: the pattern's adapter, s·E_raw at the mosaic's gain, D_lin, then the output stage.
+    const byHand = await noGrad(() => {
+      sys.setPattern('GBRG');
+      const g = sys.exposureGain(lq, 'GBRG');
+      return sys.finishImage(sys.decodeLatent(sys.rawLatent(lq, 'GBRG', g), g), lq, 'GBRG');
+    }).data();
+    expect(Array.from(out)).toEqual(Array.from(byHand));
+    // Not RDDM (the UNet step changes the latent), and the pattern matters (another adapter, other sites).
+    const full = await (await rddmMethod(sys)(batch('GBRG'))).data();
+    const other = await (await eraw(batch('RGGB'))).data();
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    expect(maxDiff(out, full)).toBeGreaterThan(1e-3);
+    expect(maxDiff(out, other)).toBeGreaterThan(1e-3);
   }, 120_000);
 });

@@ -46,6 +46,23 @@ export function ceilingMethod(sys: RddmSystem): RestoreMethod {
   return async (b) => noGrad(() => tidy(() => sys.finishImage(reconstructClean(sys, b.hqLinear), b.lq, b.patterns[0])));
 }
 
+/**
+ * Ablation row `eraw`: RDDM with its UNet step skipped, D_lin(z_L) through RDDM's output stage, where
+ * z_L = s·E_raw(LQ) with the pattern's adapter. A restorer (it sees only the LQ mosaic, as RDDM does), so
+ * RDDM − eraw is what the one-step UNet adds and eraw − ceiling what E_raw alone loses.
+ */
+export function erawMethod(sys: RddmSystem): RestoreMethod {
+  return async (b) =>
+    noGrad(() =>
+      tidy(() => {
+        const pattern = b.patterns[0];
+        sys.setPattern(pattern);
+        const gain = sys.exposureGain(b.lq, pattern);
+        return sys.finishImage(sys.decodeLatent(sys.rawLatent(b.lq, pattern, gain), gain), b.lq, pattern);
+      }),
+    );
+}
+
 /** What the RDDM rows were evaluated with, for the JSON report (the band only counts when the fix is on). */
 function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: number; colourFixBand: number; ensemble: boolean } {
   const sigma = sys.config.colourFixSigma ?? 0;
@@ -56,7 +73,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'PSNR/SSIM of RDDM vs bilinear and classical baselines on held-out photos, per Bayer pattern and noise level',
   usage: `usage: rddm eval [--split validation|test] [--data DIR] [--patterns all|RGGB,…] [--json FILE] [--grid FILE.png] [--crop 256] [--crops-per-image 1]
-                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical[,ceiling,rvae]] [--ensemble] [--degrade-prob 0]
+                 [--seed 7] [--weights DIR] [--methods rddm,bilinear,classical[,ceiling,rvae,eraw]] [--ensemble] [--degrade-prob 0]
                  [--colour-fix SIGMA] [--colour-fix-band SIGMA] [--noise-bins 4] [--noise-sweep]
   Prints two tables: per Bayer pattern (and averaged over patterns), and per noise level. A crop's noise level is
   σ(0.18) = sqrt(λ_shot·0.18 + λ_read), the noise std at mid-grey in normalised RAW units (λ: the synthesis's
@@ -73,6 +90,8 @@ export const evalCommand: Command = {
              with a perfect latent, the RVAE's reconstruction of the clean image through RDDM's colour matching and
              fix (fed the noisy mosaic, as RDDM is), so RDDM − ceiling is what E_raw and the UNet lose; rvae is the
              bare reconstruction D_lin(E_lin(HQ)), the decoder alone.
+  --methods …,eraw adds an ablation: RDDM with its UNet step skipped (E_raw's latent of the LQ mosaic decoded
+             through RDDM's output stage), so RDDM − eraw is what the one-step UNet adds.
   --ensemble evaluates RDDM as the flip self-ensemble (rddm restore --ensemble).
   --colour-fix SIGMA, --colour-fix-band SIGMA set RDDM's low-frequency colour fix (0: off; default: the weights').
   --degrade-prob P blurs and resizes each pair with probability P before the mosaic and noise, as training does
@@ -95,7 +114,8 @@ export const evalCommand: Command = {
     const noiseBins = intFlag(flags, 'noise-bins', 4, 2, 64), noiseSweep = Boolean(flags['noise-sweep']);
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
-    for (const m of wanted) if (!['rddm', 'bilinear', 'classical', 'ceiling', 'rvae'].includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have rddm, bilinear, classical, ceiling, rvae)`);
+    const known = ['rddm', 'bilinear', 'classical', 'ceiling', 'rvae', 'eraw'];
+    for (const m of wanted) if (!known.includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have ${known.join(', ')})`);
     const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     const colourFixSigma = colourFixFlag(flags);
     const colourFixBand = colourFixBandFlag(flags);
@@ -107,12 +127,12 @@ export const evalCommand: Command = {
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
-    const needsWeights = ['rddm', 'ceiling', 'rvae'].some((m) => wanted.includes(m));
+    const needsWeights = ['rddm', 'ceiling', 'rvae', 'eraw'].some((m) => wanted.includes(m));
     if (needsWeights) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
     const methods: Record<string, RestoreMethod> = {};
-    // The system whose output stage (colour matching and fix) the rddm and ceiling rows use; the JSON records it.
+    // The system whose output stage (colour matching and fix) the rddm, ceiling and eraw rows use; the JSON records it.
     let rddm: RddmSystem | undefined;
     if (needsWeights) {
       const sys = (await loadRddmDir(String(flags.weights ?? defaultWeightsDir()))).sys;
@@ -120,7 +140,8 @@ export const evalCommand: Command = {
       if (wanted.includes('rddm')) methods.rddm = rddmMethod(sys, Boolean(flags.ensemble));
       if (wanted.includes('ceiling')) methods.ceiling = ceilingMethod(sys);
       if (wanted.includes('rvae')) methods.rvae = rvaeMethod(sys);
-      if (wanted.includes('rddm') || wanted.includes('ceiling')) rddm = sys;
+      if (wanted.includes('eraw')) methods.eraw = erawMethod(sys);
+      if (['rddm', 'ceiling', 'eraw'].some((m) => wanted.includes(m))) rddm = sys;
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
