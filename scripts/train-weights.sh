@@ -178,10 +178,17 @@ if [ -z "$train_base" ] && [ "$ONESTEP_AB" -gt 0 ] && [ ! -e "$RUNS/onestep" ]; 
     a=$(rddm_psnr "$RUNS/onestep-ab/lora/eval-$split.json") b=$(rddm_psnr "$RUNS/onestep-ab/base/eval-$split.json")
     train_base=$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > a) ? 1 : 0 }')
     winner=$([ "$train_base" = 1 ] && echo base || echo lora)
-    echo "$train_base ($winner; sRGB PSNR on $split at step $ONESTEP_AB: lora $a dB, base $b dB)" > "$ab_choice"
     echo "one-step A/B: lora $a dB, base $b dB sRGB on $split at step $ONESTEP_AB: $winner goes on"
-    cp -r "$RUNS/onestep-ab/$winner" "$RUNS/onestep"
+    echo "$train_base ($winner; sRGB PSNR on $split at step $ONESTEP_AB: lora $a dB, base $b dB)" > "$ab_choice"
   fi
+fi
+# The chosen arm's run becomes the stage's, copied whole before it takes the stage's name (again after an
+# interruption between the choice and the copy).
+if [ "$PLAN" != 1 ] && [ -f "$ab_choice" ] && [ ! -e "$RUNS/onestep" ]; then
+  winner=$([ "$train_base" = 1 ] && echo base || echo lora)
+  rm -rf "$RUNS/onestep.partial"
+  cp -r "$RUNS/onestep-ab/$winner" "$RUNS/onestep.partial"
+  mv "$RUNS/onestep.partial" "$RUNS/onestep"
 fi
 onestep_extra=()
 [ "${train_base:-0}" = 1 ] && onestep_extra+=(--train-unet-base)
