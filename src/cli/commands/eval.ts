@@ -63,6 +63,9 @@ export function erawMethod(sys: RddmSystem): RestoreMethod {
     );
 }
 
+/** The --methods that load the weights (all but rvae also go through RDDM's output stage). */
+const WEIGHTED_METHODS = ['rddm', 'ceiling', 'rvae', 'eraw'];
+
 /** What the RDDM rows were evaluated with, for the JSON report (the band only counts when the fix is on). */
 function rddmSettings(sys: RddmSystem, ensemble: boolean): { colourFixSigma: number; colourFixBand: number; ensemble: boolean } {
   const sigma = sys.config.colourFixSigma ?? 0;
@@ -114,7 +117,7 @@ export const evalCommand: Command = {
     const noiseBins = intFlag(flags, 'noise-bins', 4, 2, 64), noiseSweep = Boolean(flags['noise-sweep']);
     if (crop % 16) throw new UsageError(`--crop must be a multiple of 16, got '${flags.crop}'`);
     const wanted = String(flags.methods ?? 'rddm,bilinear,classical').split(',').map((m) => m.trim());
-    const known = ['rddm', 'bilinear', 'classical', 'ceiling', 'rvae', 'eraw'];
+    const known = ['bilinear', 'classical', ...WEIGHTED_METHODS];
     for (const m of wanted) if (!known.includes(m)) throw new UsageError(`unknown method '${m}' in --methods (have ${known.join(', ')})`);
     const degradeProb = probabilityFlag(flags, 'degrade-prob') ?? 0;
     const colourFixSigma = colourFixFlag(flags);
@@ -127,7 +130,7 @@ export const evalCommand: Command = {
     inputDir(dir, 'photo folder (run `bash scripts/fetch-photos.sh`, or pass --data DIR)');
     const files = readdirSync(dir).filter((f) => /\.(png|jpe?g|tiff?|ppm|pgm)$/i.test(f)).sort();
     if (!files.length) throw new Error(`${dir}: no PNG, JPEG, TIFF or PPM photos`);
-    const needsWeights = ['rddm', 'ceiling', 'rvae', 'eraw'].some((m) => wanted.includes(m));
+    const needsWeights = WEIGHTED_METHODS.some((m) => wanted.includes(m));
     if (needsWeights) inputWeights(String(flags.weights ?? defaultWeightsDir()), 'weights manifest (pass --weights DIR)');
     await init();
     const photos = await Promise.all(files.map(async (f) => decodePhoto(new Uint8Array(readFileSync(join(dir, f))), join(dir, f))));
@@ -141,7 +144,7 @@ export const evalCommand: Command = {
       if (wanted.includes('ceiling')) methods.ceiling = ceilingMethod(sys);
       if (wanted.includes('rvae')) methods.rvae = rvaeMethod(sys);
       if (wanted.includes('eraw')) methods.eraw = erawMethod(sys);
-      if (['rddm', 'ceiling', 'eraw'].some((m) => wanted.includes(m))) rddm = sys;
+      if (WEIGHTED_METHODS.some((m) => m !== 'rvae' && wanted.includes(m))) rddm = sys;
     }
     if (wanted.includes('bilinear')) methods.bilinear = bilinearMethod;
     if (wanted.includes('classical')) methods.classical = classicalMethod();
