@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the shipped tiny RDDM weights from scratch: RVAE stage 1 → RVAE stage 2 → base UNet (ε-prediction) →
+# Trains the shipped RDDM weights (weights/rddm-tiny) from scratch: RVAE stage 1 → RVAE stage 2 → base UNet (ε-prediction) →
 # one-step CMB-LoRA with the dual-domain loss, then evaluates them on the validation photos. `npm run train:weights`.
 #
 # The recipe (every value recorded here and in weights/README.md; each can be overridden through the environment):
@@ -21,8 +21,8 @@
 #            on validation decides; the better run goes on to STEPS_ONESTEP, the choice kept in
 #            $RUNS/onestep-ab/choice. ONESTEP_TRAIN_BASE=0|1 sets it instead and skips the A/B.
 # rvae1 has the largest share: every output goes through its decoder, which from scratch is still far from converged
-# after 500 steps (27 dB sRGB reconstructing the clean validation crops, against the shipped RVAE's 32.9 after ~1900
-# GPU steps of larger batches), and the shipped decoder's ceiling (`rddm eval --methods ceiling`: a perfect latent
+# after 500 steps (27 dB sRGB reconstructing the clean validation crops, against the previous weights' RVAE's 32.9 after
+# ~1900 GPU steps of larger batches), and the previous decoder's ceiling (`rddm eval --methods ceiling`: a perfect latent
 # through RDDM's colour matching and fix) is 36.4 dB, short of the goal of classical + 2 = 36.6.
 # s/step: scripts/ab-model-configs.sh (bench/model-configs.ts, median of steps 10–14 of each stage with these models,
 # batch and crop) on the 2-core lavapipe adapter (Mesa 25.0.7, AMD EPYC) shared with other jobs (load 4–5), so an

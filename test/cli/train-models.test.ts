@@ -80,10 +80,10 @@ describe('train-rvae --vae', () => {
       expect(await onestep(join(run, 's1', 'w'), 6, 'a')).toBe(0);
       expect(await onestep(join(run, 'a', 'w'), 9, 'b')).toBe(0);
       expect(await onestep(join(run, 'a', 'w'), 5, 'c')).toBe(1);
-      // The RVAE encoder's conv_out has 2 × 8 = 16 outputs: no rank above 16 is of use there, and loadLora refuses
+      // tiny-vae-x2's encoder conv_out has 2 × 8 = 16 outputs: no rank above 16 is of use there, and loadLora refuses
       // such files, so training must refuse it before writing anything.
       errors.length = 0;
-      expect(await onestep('weights/rddm-tiny', 17, 'd')).toBe(1);
+      expect(await onestep(join(run, 's1', 'w'), 17, 'd')).toBe(1);
     } finally {
       quiet.mockRestore();
     }
