@@ -41,6 +41,8 @@ export interface StageRun {
   permuteChannels?: boolean;
   /** One-step stage: the UNet's base weights train too (StageOptions.trainUnetBase). */
   trainUnetBase?: boolean;
+  /** One-step stage: the RVAE's decoder trains too (StageOptions.trainDecoder). */
+  trainDecoder?: boolean;
   /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
   degradeProb?: number;
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
@@ -108,7 +110,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.trainUnetBase ? { trainUnetBase: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.trainUnetBase ? { trainUnetBase: true } : {}), ...(r.trainDecoder ? { trainDecoder: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

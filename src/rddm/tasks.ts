@@ -32,6 +32,13 @@ export interface StageOptions {
    * LoRA-only stage plateaued (weights/README.md, runs 6–12), so whether the base should learn is an A/B.
    */
   trainUnetBase?: boolean;
+  /**
+   * One-step stage: the RVAE's decoder (and post_quant_conv) trains too, on the restored images' losses. The latent
+   * targets come from the encoder, which stays frozen, so the latent space the UNet learned does not move; the
+   * decoder learns to decode the one-step latents ẑ_H, which are not the clean latents it was trained on.
+   * OSEDiff keeps SD's decoder frozen; ours is a tiny decoder trained here, so it is a choice to measure.
+   */
+  trainDecoder?: boolean;
   /** KL weight of RVAE stage 1. */
   lambdaKl?: number;
   /** Permute the photos' colour channels at random (SynthConfig.permuteChannels). */
@@ -166,7 +173,7 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
       break;
     case 'onestep':
       sys.applyLora();
-      params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.') || (Boolean(opts.trainUnetBase) && n.startsWith('unet.')));
+      params = setTrainable(sys, (n) => (isLora(n) && (n.startsWith('unet.') || n.startsWith('raw_encoder.'))) || n.startsWith('unet.conv_in.') || n.startsWith('raw_encoder.encoder.conv_in.') || (Boolean(opts.trainUnetBase) && n.startsWith('unet.')) || (Boolean(opts.trainDecoder) && (n.startsWith('vae.decoder.') || n.startsWith('vae.post_quant_conv.'))));
       inputs = (step) => {
         const { b, tensors } = batchTensors(step, (x) => [x.lq, x.hqLinear, x.wbGains, x.cam2rgb]);
         return { key: b.patterns[0], tensors };

@@ -49,6 +49,8 @@ const COMMON = `  --steps N        training steps (default per stage)
                    --init weights' otherwise); kept in the weights' config
   --train-unet-base  one-step stage: the UNet's base weights train too, not only its CMB-LoRA and conv_in (OSEDiff
                    freezes them to keep SD's prior; ours is pretrained here, so it is a choice to measure)
+  --train-decoder  one-step stage: the RVAE's decoder trains too, on the restored images' losses (the encoder and
+                   so the latent targets stay fixed; OSEDiff freezes SD's decoder, ours is trained here)
   --posterior-logvar V|random  stage 1 from scratch: the encoder's posterior log-variance starts at V (default
                    -12, std 0.0025, where a trained posterior ends; AutoencoderKL.narrowPosterior says why); random: PyTorch's default bias init
   --per-channel-exposure  one exposure gain per colour channel (RddmConfig.exposurePerChannel): for a run that
@@ -123,7 +125,7 @@ function modelFlags(flags: Flags, stage: Stage): { vae?: string; unet?: string; 
 
 /** Parses and validates everything before the GPU starts; `extra` is the stage-selecting option (--stage/--mode). */
 async function runFromArgs(args: string[], extra: string, stageOf: (value: string | undefined) => Stage): Promise<number> {
-  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours', 'per-channel-exposure', 'train-unet-base'], string: [...COMMON_FLAGS, extra] });
+  const { flags, positionals } = parseArgs(args, { boolean: ['resume', 'permute-colours', 'per-channel-exposure', 'train-unet-base', 'train-decoder'], string: [...COMMON_FLAGS, extra] });
   noPositionals(positionals);
   const stage = stageOf(flags[extra] as string | undefined);
   const d = STAGE_DEFAULTS[stage];
@@ -148,6 +150,8 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const posteriorLogvar = posteriorLogvarFlag(flags, stage);
   const trainUnetBase = Boolean(flags['train-unet-base']);
   if (trainUnetBase && stage !== 'onestep') throw new UsageError(`--train-unet-base trains the UNet's base weights in the one-step stage (rddm train --mode onestep); stage ${stage} ${stage === 'unet' ? 'trains them already' : 'has no UNet to train'}`);
+  const trainDecoder = Boolean(flags['train-decoder']);
+  if (trainDecoder && stage !== 'onestep') throw new UsageError(`--train-decoder trains the RVAE's decoder in the one-step stage (rddm train --mode onestep); stage ${stage} ${stage === 'rvae1' ? 'trains it already' : 'keeps it frozen'}`);
   const lossWeights = lossWeightFlags(flags, stage);
   await runStage({
     stage,
@@ -169,6 +173,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     posteriorLogvar,
     permuteChannels: Boolean(flags['permute-colours']),
     trainUnetBase,
+    trainDecoder,
     lossWeights,
     ...(degradeProb !== undefined ? { degradeProb } : {}),
     ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
