@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Trains the shipped RDDM weights (weights/rddm-tiny) from scratch: RVAE stage 1 → RVAE stage 2 → base UNet (ε-prediction) →
-# one-step CMB-LoRA with the dual-domain loss, then evaluates them on the validation photos. `npm run train:weights`.
+# one-step CMB-LoRA with the dual-domain loss → the same one-step stage with the RVAE's decoder training too, then
+# evaluates them on the validation photos. `npm run train:weights`.
 #
 # The recipe (every value recorded here and in weights/README.md; each can be overridden through the environment):
 #   models   VAE=lean-vae-x2-l16 UNET=lean-unet-3-l16 LORA_RANK=16, per-channel exposure, one-step T=250, colour fix σ 6 band 1.5
 #   init     stage 1 from scratch starts its posterior narrow (train-rvae --posterior-logvar, default -12)
 #   data     datasets/photos.json's training photos (scripts/fetch-photos.sh), CROP=64 BATCH=4, DEGRADE_PROB=0
-#            (noise + mosaic, the evaluation's setting), SEED=1 for every stage
+#            (noise + mosaic, the evaluation's setting), SEED=1 for every stage but the last (SEED_DECODER=2: a new
+#            order of crops, not a replay of stage 4's first batches)
 #   lr       AdamW, cosine from LR_<STAGE> to a tenth of it over the stage's steps (LR_SCHEDULE=cosine)
 #   stage    steps  lr     s/step on lavapipe   hours
-#   rvae1    5500   1e-3   1.73                 2.64
-#   rvae2    1500   1e-3   1.84                 0.77
-#   unet     4000   1e-3   1.17                 1.30
-#   onestep  3500   5e-4   2.58                 2.51
-#   A/B arm   400          2.58                 0.29  (the losing arm of the one-step A/B, below)
-#                                        total  7.51 h  (+ start-up, latent scale and evals: ~20 min)
+#   rvae1    5500   1e-3   1.32                 2.02
+#   rvae2    1500   1e-3   1.67                 0.70
+#   unet     4000   1e-3   0.81                 0.90
+#   onestep  3500   5e-4   1.59                 1.55
+#   A/B arms  800          1.59                 0.35  (both arms of the one-step A/B to step 400, below)
+#   decoder  1000   2e-4   1.75                 0.49  (stage 4's command with --train-decoder, from its weights)
+#                                        total  6.01 h  (+ start-up, latent scale and evals: ~20 min)
+# decoder    the one-step stage again from stage 4's weights, its LoRA, conv_in and now the RVAE's decoder training on
+#            the restored images' losses (rddm train --train-decoder; the encoder and so the latent targets stay
+#            fixed): the decoder learns to decode the one-step latents, which are not the clean latents it was
+#            trained on. Chosen on validation against the same 1000 steps without --train-decoder (weights/README.md).
 # one-step A/B (ONESTEP_AB=400 steps; 0 skips it): before stage 4, its run is made twice up to step 400 of its own
 #            schedule (`--stop-at`): CMB-LoRA and conv_in only, as OSEDiff trains, and with the UNet's base weights
 #            too (`--train-unet-base`: our base UNet is pretrained here, not SD's prior to keep). Each arm's RDDM row
@@ -24,9 +31,10 @@
 # after 500 steps (27 dB sRGB reconstructing the clean validation crops, against the previous weights' RVAE's 32.9 after
 # ~1900 GPU steps of larger batches), and the previous decoder's ceiling (`rddm eval --methods ceiling`: a perfect latent
 # through RDDM's colour matching and fix) is 36.4 dB, short of the goal of classical + 2 = 36.6.
-# s/step: scripts/ab-model-configs.sh (bench/model-configs.ts, median of steps 10–14 of each stage with these models,
-# batch and crop) on the 2-core lavapipe adapter (Mesa 25.0.7, AMD EPYC) shared with other jobs (load 4–5), so an
-# idle machine runs faster; the hours are steps × s/step, leaving ~1 h of the 8-hour budget for variance.
+# s/step: the rates the shipped run logged (its console, `… it/s`) on the 2-core lavapipe adapter (Mesa 25.0.7, AMD
+# EPYC) shared with other jobs; the decoder stage ran beside its control arm at that arm's rate (0.33–0.37 against
+# 0.31–0.33 it/s) and at 0.57 it/s once alone. Before that run, scripts/ab-model-configs.sh measured 1.2–1.6×
+# these under heavier load (load 4–5): the hours leave ~2 h of the 8-hour budget for such variance.
 #
 # Resumable: re-run the script after an interruption and each stage continues from its last checkpoint (`--resume`);
 # a finished stage is skipped. TIME_<STAGE> (seconds, e.g. TIME_ONESTEP=3000) bounds one invocation's share of a
@@ -58,8 +66,10 @@ STEPS_RVAE1="${STEPS_RVAE1:-5500}" LR_RVAE1="${LR_RVAE1:-1e-3}"
 STEPS_RVAE2="${STEPS_RVAE2:-1500}" LR_RVAE2="${LR_RVAE2:-1e-3}"
 STEPS_UNET="${STEPS_UNET:-4000}" LR_UNET="${LR_UNET:-1e-3}"
 STEPS_ONESTEP="${STEPS_ONESTEP:-3500}" LR_ONESTEP="${LR_ONESTEP:-5e-4}"
+# STEPS_DECODER=0 skips stage 5 (the shipped weights are then stage 4's).
+STEPS_DECODER="${STEPS_DECODER:-1000}" LR_DECODER="${LR_DECODER:-2e-4}" SEED_DECODER="${SEED_DECODER:-2}"
 # Seconds per step on lavapipe at CROP=64 BATCH=4 (the table above), for the projection and the progress lines.
-declare -A SECS=([rvae1]=1.73 [rvae2]=1.84 [unet]=1.17 [onestep]=2.58)
+declare -A SECS=([rvae1]=1.32 [rvae2]=1.67 [unet]=0.81 [onestep]=1.59 [decoder]=1.75)
 # The validation photos (never the test photos: runs and settings are chosen on validation, test is only reported).
 EVAL_DATA="${EVAL_DATA:-data/photos/validation}"
 EVAL_METHODS="${EVAL_METHODS:-rddm,bilinear,classical,ceiling,rvae}"
@@ -76,6 +86,8 @@ logged_step() {
 
 total=0
 n=0
+STAGES=5
+[ "$STEPS_DECODER" -gt 0 ] || STAGES=4
 # Sets `cmd`: the command that trains a stage's run in DIR (resuming its checkpoint where there is one).
 stage_cmd() { # dir steps lr cli-args...
   local dir=$1 steps=$2 lr=$3; shift 3
@@ -85,7 +97,7 @@ stage_cmd() { # dir steps lr cli-args...
   [ "${PERMUTE_COLOURS:-0}" = 1 ] && aug+=(--permute-colours)
   [ -n "$LR_SCHEDULE" ] && aug+=(--lr-schedule "$LR_SCHEDULE")
   [ -n "$DEGRADE_PROB" ] && aug+=(--degrade-prob "$DEGRADE_PROB")
-  cmd=(node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "$SEED" --run "$dir" --out "$dir/weights" "${resume[@]}" "${aug[@]}")
+  cmd=(node bin/rddm.js "$@" --steps "$steps" --lr "$lr" --crop "$CROP" --batch "$BATCH" --seed "${STAGE_SEED:-$SEED}" --run "$dir" --out "$dir/weights" "${resume[@]}" "${aug[@]}")
 }
 
 stage() { # name steps lr cli-args...
@@ -95,7 +107,7 @@ stage() { # name steps lr cli-args...
   local h; h=$(hours "$steps" "${SECS[$name]}")
   total=$(awk -v a="$total" -v b="$h" 'BEGIN { print a + b }')
   if [ -f "$dir/done" ] && [ -f "$dir/weights/manifest.json" ]; then
-    echo "stage $n/4 $name: done"
+    echo "stage $n/$STAGES $name: done"
     return
   fi
   local state="new"
@@ -104,7 +116,7 @@ stage() { # name steps lr cli-args...
   # TIME_<STAGE> (seconds) bounds this invocation's share of the stage, e.g. a borrowed GPU window.
   local tvar="TIME_${name^^}"
   [ -n "${!tvar:-}" ] && cmd+=(--time-limit "${!tvar}")
-  echo "stage $n/4 $name: $state; $steps steps, ~$h h on lavapipe"
+  echo "stage $n/$STAGES $name: $state; $steps steps, ~$h h on lavapipe"
   echo "  ${cmd[*]}"
   [ "$PLAN" = 1 ] && return
   mkdir -p "$dir"
@@ -169,7 +181,7 @@ ab_choice="$RUNS/onestep-ab/choice"
 train_base="${ONESTEP_TRAIN_BASE:-}"
 [ -z "$train_base" ] && [ -f "$ab_choice" ] && train_base=$(head -c 1 "$ab_choice")
 if [ -z "$train_base" ] && [ "$ONESTEP_AB" -gt 0 ] && [ ! -e "$RUNS/onestep" ]; then
-  total=$(awk -v a="$total" -v b="$(hours "$ONESTEP_AB" "${SECS[onestep]}")" 'BEGIN { print a + b }')
+  total=$(awk -v a="$total" -v b="$(hours "$((2 * ONESTEP_AB))" "${SECS[onestep]}")" 'BEGIN { print a + b }')
   echo "one-step A/B: CMB-LoRA only against --train-unet-base, each to step $ONESTEP_AB of $STEPS_ONESTEP, RDDM on $EVAL_DATA;"
   echo "  the better arm's run becomes stage 4's (ties: LoRA only)"
   ab_arm lora
@@ -193,14 +205,20 @@ fi
 onestep_extra=()
 [ "${train_base:-0}" = 1 ] && onestep_extra+=(--train-unet-base)
 stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" "${onestep_args[@]:0:3}" "${onestep_extra[@]}" "${onestep_args[@]:3}"
+last=onestep
+if [ "$STEPS_DECODER" -gt 0 ]; then
+  # Timestep, colour fix and LoRA rank come with stage 4's weights; only the decoder is new to train.
+  STAGE_SEED="$SEED_DECODER" stage decoder "$STEPS_DECODER" "$LR_DECODER" train --mode onestep --train-decoder "${onestep_extra[@]}" --init "$RUNS/onestep/weights"
+  last=decoder
+fi
 evalcmd=(node bin/rddm.js eval --weights "$OUT" --data "$EVAL_DATA" --methods "$EVAL_METHODS" --crop 128 --crops-per-image 2 --seed 7 --json "$OUT/eval-$split.json")
-echo "projected: $total h on lavapipe for the four stages"
+echo "projected: $total h on lavapipe for the $STAGES stages"
 echo "then: weights to $OUT, training logs to $OUT/training/, eval on $EVAL_DATA:"
 echo "  ${evalcmd[*]}"
 [ "$PLAN" = 1 ] && exit 0
 mkdir -p "$OUT/training"
-cp "$RUNS/onestep/weights/"* "$OUT/"
-for s in rvae1 rvae2 unet onestep; do
+cp "$RUNS/$last/weights/"* "$OUT/"
+for s in rvae1 rvae2 unet onestep $([ "$last" = decoder ] && echo decoder); do
   cp "$RUNS/$s/log.jsonl" "$OUT/training/$s.log.jsonl"
   [ -f "$RUNS/$s/loss.png" ] && cp "$RUNS/$s/loss.png" "$OUT/training/$s-loss.png"
 done

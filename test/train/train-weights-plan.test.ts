@@ -1,5 +1,5 @@
 // scripts/train-weights.sh (`npm run train:weights`) with PLAN=1: the stage plan it would run, checked without
-// training. Four stages in order, each from the one before; the recipe's configs exist; the projection fits the
+// training. Five stages in order, each from the one before (the fifth, stage 4 again with the decoder training); the recipe's configs exist; the projection fits the
 // 8-hour lavapipe budget; a re-run skips finished stages and resumes a checkpointed one; TIME_<STAGE> limits it; the
 // one-step A/B trains both arms on the stage's own schedule to one step and is skipped once chosen or set.
 import { spawnSync } from 'node:child_process';
@@ -21,22 +21,26 @@ const commands = (out: string) => out.split('\n').filter((l) => l.startsWith('  
 const flag = (cmd: string[], f: string) => (cmd.includes(f) ? cmd[cmd.indexOf(f) + 1] : undefined);
 
 describe('train-weights.sh plan', () => {
-  it('runs rvae1 → rvae2 → unet → onestep from scratch, each from the previous weights, within 8 hours', () => {
+  it('runs rvae1 → rvae2 → unet → onestep → decoder from scratch, each from the previous weights, within 8 hours', () => {
     const runs = join(dir, 'fresh');
     const out = plan(runs);
     const cmds = commands(out);
-    expect(cmds).toHaveLength(5); // four stages and the eval
-    const [rvae1, rvae2, unet, onestep, evalCmd] = cmds;
+    expect(cmds).toHaveLength(6); // five stages and the eval
+    const [rvae1, rvae2, unet, onestep, decoder, evalCmd] = cmds;
     expect(rvae1.slice(2, 5)).toEqual(['train-rvae', '--stage', '1']);
     expect(rvae2.slice(2, 5)).toEqual(['train-rvae', '--stage', '2']);
     expect(unet.slice(2, 5)).toEqual(['train', '--mode', 'multistep']);
     expect(onestep.slice(2, 5)).toEqual(['train', '--mode', 'onestep']);
+    expect(decoder.slice(2, 5)).toEqual(['train', '--mode', 'onestep']);
+    // Only the last stage trains the decoder, and it draws its crops in a new order.
+    expect(cmds.map((c) => c.includes('--train-decoder'))).toEqual([false, false, false, false, true, false]);
+    expect(flag(decoder, '--seed')).not.toBe(flag(onestep, '--seed'));
     // From scratch with the recipe's models, which must be configs of the right kind.
     expect(flag(rvae1, '--init')).toBeUndefined();
     expect(MODEL_CONFIGS[flag(rvae1, '--vae') as keyof typeof MODEL_CONFIGS]?.kind).toBe('vae');
     expect(MODEL_CONFIGS[flag(rvae1, '--unet') as keyof typeof MODEL_CONFIGS]?.kind).toBe('unet');
-    for (const [prev, next] of [[rvae1, rvae2], [rvae2, unet], [unet, onestep]]) expect(flag(next, '--init')).toBe(flag(prev, '--out'));
-    for (const c of [rvae1, rvae2, unet, onestep]) {
+    for (const [prev, next] of [[rvae1, rvae2], [rvae2, unet], [unet, onestep], [onestep, decoder]]) expect(flag(next, '--init')).toBe(flag(prev, '--out'));
+    for (const c of [rvae1, rvae2, unet, onestep, decoder]) {
       for (const f of ['--steps', '--lr', '--seed', '--crop', '--batch', '--run', '--out']) expect(flag(c, f), `${c[2]} ${f}`).toBeDefined();
       expect(c).not.toContain('--resume');
       expect(c).not.toContain('--time-limit');
@@ -52,6 +56,10 @@ describe('train-weights.sh plan', () => {
     const hours = Number(/projected: ([\d.]+) h/.exec(out)?.[1]);
     expect(hours).toBeGreaterThan(1);
     expect(hours).toBeLessThanOrEqual(8);
+    // STEPS_DECODER=0: four stages, the weights are stage 4's.
+    const four = commands(plan(join(dir, 'four'), { STEPS_DECODER: '0' }));
+    expect(four).toHaveLength(5);
+    expect(four.some((c) => c.includes('--train-decoder'))).toBe(false);
   });
 
   it('skips finished stages, resumes a checkpointed one, and passes TIME_<STAGE> as its time limit', () => {
@@ -65,9 +73,9 @@ describe('train-weights.sh plan', () => {
     writeFileSync(join(runs, 'unet', 'checkpoint.safetensors'), '');
     writeFileSync(join(runs, 'unet', 'log.jsonl'), '{"step":1,"loss":1}\n{"step":2,"loss":0.5}\n');
     const out = plan(runs, { TIME_UNET: '600', STEPS_UNET: '40' });
-    expect(out).toMatch(/stage 1\/4 rvae1: done/);
-    expect(out).toMatch(/stage 2\/4 rvae2: done/);
-    expect(out).toMatch(/stage 3\/4 unet: resumes after step 2/);
+    expect(out).toMatch(/stage 1\/5 rvae1: done/);
+    expect(out).toMatch(/stage 2\/5 rvae2: done/);
+    expect(out).toMatch(/stage 3\/5 unet: resumes after step 2/);
     const [unet, onestep] = commands(out);
     expect(unet).toContain('--resume');
     expect(flag(unet, '--time-limit')).toBe('600');
