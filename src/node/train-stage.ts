@@ -48,7 +48,7 @@ export interface StageRun {
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
   lrSchedule?: 'cosine';
   /** Dual-domain loss weights of the one-step stage (StageOptions.lambda*); absent ones keep their defaults. */
-  lossWeights?: Pick<StageOptions, 'lambdaLatent' | 'lambdaPixel' | 'lambdaSsim'>;
+  lossWeights?: Pick<StageOptions, 'lambdaLatent' | 'lambdaPixel' | 'lambdaSsim' | 'lambdaLinear'>;
   log?: (line: string) => void;
 }
 

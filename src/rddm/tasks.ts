@@ -27,6 +27,11 @@ export interface StageOptions {
   lambdaPixel?: number;
   lambdaSsim?: number;
   /**
+   * Weight of a linear-domain pixel MSE (restored camera-linear RGB against hqLinear; default 0, off). The sRGB terms
+   * weigh shadows most (the curve is steepest there); linear PSNR weighs highlights, where VST + BM3D stays ahead.
+   */
+  lambdaLinear?: number;
+  /**
    * One-step stage: train the UNet's base weights too, not only its CMB-LoRA and conv_in. OSEDiff freezes the base
    * to keep SD's pretrained prior; ours is a tiny UNet pretrained here for a few thousand ε-prediction steps, and the
    * LoRA-only stage plateaued (weights/README.md, runs 6–12), so whether the base should learn is an A/B.
@@ -108,7 +113,7 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
   // training loop can replay captured steps; `loss(step)` is the two in sequence.
   let inputs: (step: number) => { key: string; tensors: Tensor[] };
   let lossOf: (t: readonly Tensor[], key: string) => { loss: Tensor; metrics?: Record<string, Tensor> };
-  const lat = opts.lambdaLatent ?? 1, pix = opts.lambdaPixel ?? 1, ssimW = opts.lambdaSsim ?? 0.2;
+  const lat = opts.lambdaLatent ?? 1, pix = opts.lambdaPixel ?? 1, ssimW = opts.lambdaSsim ?? 0.2, linW = opts.lambdaLinear ?? 0;
   /** The batch of `step`, keeping `keep` of its tensors (the rest are disposed). */
   const batchTensors = (step: number, keepOf: (b: SynthBatch) => Tensor[]) => {
     const b = batchAt(opts, step);
@@ -187,7 +192,12 @@ export function makeStageTask(sys: RddmSystem, stage: Stage, opts: StageOptions)
         const ref = ptp(hq, meta);
         const lPix = out.sub(ref).square().mean();
         const lSsim = ssimLoss(out, ref);
-        return { loss: lLat.mul(lat).add(lPix.mul(pix)).add(lSsim.mul(ssimW)), metrics: { latent: lLat, pixel: lPix, one_minus_ssim: lSsim } };
+        const loss = lLat.mul(lat).add(lPix.mul(pix)).add(lSsim.mul(ssimW));
+        const metrics: Record<string, Tensor> = { latent: lLat, pixel: lPix, one_minus_ssim: lSsim };
+        if (linW === 0) return { loss, metrics };
+        // Scored as eval scores linear PSNR: the output clipped to [0, 1] against hqLinear.
+        metrics.linear = image.clamp(0, 1).sub(hq).square().mean();
+        return { loss: loss.add(metrics.linear.mul(linW)), metrics };
       };
       break;
   }

@@ -36,8 +36,8 @@ const COMMON = `  --steps N        training steps (default per stage)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
   --degrade-prob P  probability of each detail degradation, blur and resize (default 0.5; 0: noise + mosaic only)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
-  --lambda-latent X --lambda-pixel X --lambda-ssim X  weights of the one-step stage's dual-domain loss terms
-                   (latent MSE, sRGB pixel MSE, 1 − SSIM; defaults 1, 1, 0.2)
+  --lambda-latent X --lambda-pixel X --lambda-ssim X --lambda-linear X  weights of the one-step stage's loss
+                   terms (latent MSE, sRGB pixel MSE, 1 − SSIM, camera-linear pixel MSE; defaults 1, 1, 0.2, 0)
   --vae NAME --unet NAME  model configs of a run that starts from scratch (stage 1 without --init; default
                    tiny-vae, tiny-unet; pass them again with --resume); later stages take them from --init
   --lora-rank N    CMB-LoRA rank of a run that starts from scratch (default 4); with --init, only the one-step
@@ -57,17 +57,18 @@ const COMMON = `  --steps N        training steps (default per stage)
                    starts from scratch, or for stage 1 from --init weights (switches them over); later stages
                    take it from --init`;
 
-const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim'] as const;
+const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim', 'lambda-linear'] as const;
 
 const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'stop-at', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
-function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number } {
+function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number; lambdaLinear?: number } {
   const given = LOSS_WEIGHT_FLAGS.filter((k) => flags[k] !== undefined);
   if (given.length && stage !== 'onestep') throw new UsageError(`--${given[0]} weighs a term of the one-step stage's dual-domain loss (rddm train --mode onestep); stage ${stage} has no such term`);
-  const [lambdaLatent, lambdaPixel, lambdaSsim] = LOSS_WEIGHT_FLAGS.map((k) => nonNegativeFlag(flags, k));
-  if (lambdaLatent === 0 && lambdaPixel === 0 && lambdaSsim === 0) throw new UsageError('--lambda-latent, --lambda-pixel and --lambda-ssim are all 0: nothing left to train on');
-  return { ...(lambdaLatent !== undefined ? { lambdaLatent } : {}), ...(lambdaPixel !== undefined ? { lambdaPixel } : {}), ...(lambdaSsim !== undefined ? { lambdaSsim } : {}) };
+  const [lambdaLatent, lambdaPixel, lambdaSsim, lambdaLinear] = LOSS_WEIGHT_FLAGS.map((k) => nonNegativeFlag(flags, k));
+  // lambda-linear defaults to 0, so the other three at 0 leave nothing unless it is given above 0.
+  if (lambdaLatent === 0 && lambdaPixel === 0 && lambdaSsim === 0 && !lambdaLinear) throw new UsageError('--lambda-latent, --lambda-pixel and --lambda-ssim are all 0 and --lambda-linear is not above 0: nothing left to train on');
+  return { ...(lambdaLatent !== undefined ? { lambdaLatent } : {}), ...(lambdaPixel !== undefined ? { lambdaPixel } : {}), ...(lambdaSsim !== undefined ? { lambdaSsim } : {}), ...(lambdaLinear !== undefined ? { lambdaLinear } : {}) };
 }
 
 /** The log-variance an untrained RVAE encoder's posterior starts at (StageRun.posteriorLogvar). */
