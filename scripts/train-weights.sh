@@ -16,12 +16,14 @@
 #   unet     4000   1e-3   0.81                 0.90
 #   onestep  3500   5e-4   1.59                 1.55
 #   A/B arms  800          1.59                 0.35  (both arms of the one-step A/B to step 400, below)
-#   decoder  1000   2e-4   1.75                 0.49  (stage 4's command with --train-decoder, from its weights)
+#   decoder  1000   2e-4   1.75                 0.49  (stage 4's command with --train-decoder and --lambda-pixel 10)
 #                                        total  6.01 h  (+ start-up, latent scale and evals: ~20 min)
 # decoder    the one-step stage again from stage 4's weights, its LoRA, conv_in and now the RVAE's decoder training on
 #            the restored images' losses (rddm train --train-decoder; the encoder and so the latent targets stay
 #            fixed): the decoder learns to decode the one-step latents, which are not the clean latents it was
-#            trained on. Chosen on validation against the same 1000 steps without --train-decoder (weights/README.md).
+#            trained on. Chosen on validation against the same 1000 steps without --train-decoder (weights/README.md);
+#            LAMBDA_PIXEL_DECODER=10 weighs its sRGB pixel MSE ten times the default, chosen on validation against the
+#            default 1 and against --lambda-linear 100 (weights/README.md).
 # one-step A/B (ONESTEP_AB=400 steps; 0 skips it): before stage 4, its run is made twice up to step 400 of its own
 #            schedule (`--stop-at`): CMB-LoRA and conv_in only, as OSEDiff trains, and with the UNet's base weights
 #            too (`--train-unet-base`: our base UNet is pretrained here, not SD's prior to keep). Each arm's RDDM row
@@ -68,6 +70,7 @@ STEPS_UNET="${STEPS_UNET:-4000}" LR_UNET="${LR_UNET:-1e-3}"
 STEPS_ONESTEP="${STEPS_ONESTEP:-3500}" LR_ONESTEP="${LR_ONESTEP:-5e-4}"
 # STEPS_DECODER=0 skips stage 5 (the shipped weights are then stage 4's).
 STEPS_DECODER="${STEPS_DECODER:-1000}" LR_DECODER="${LR_DECODER:-2e-4}" SEED_DECODER="${SEED_DECODER:-2}"
+LAMBDA_PIXEL_DECODER="${LAMBDA_PIXEL_DECODER:-10}"
 # Seconds per step on lavapipe at CROP=64 BATCH=4 (the table above), for the projection and the progress lines.
 declare -A SECS=([rvae1]=1.32 [rvae2]=1.67 [unet]=0.81 [onestep]=1.59 [decoder]=1.75)
 # The validation photos (never the test photos: runs and settings are chosen on validation, test is only reported).
@@ -208,7 +211,7 @@ stage onestep "$STEPS_ONESTEP" "$LR_ONESTEP" "${onestep_args[@]:0:3}" "${onestep
 last=onestep
 if [ "$STEPS_DECODER" -gt 0 ]; then
   # Timestep, colour fix and LoRA rank come with stage 4's weights; only the decoder is new to train.
-  STAGE_SEED="$SEED_DECODER" stage decoder "$STEPS_DECODER" "$LR_DECODER" train --mode onestep --train-decoder "${onestep_extra[@]}" --init "$RUNS/onestep/weights"
+  STAGE_SEED="$SEED_DECODER" stage decoder "$STEPS_DECODER" "$LR_DECODER" train --mode onestep --train-decoder --lambda-pixel "$LAMBDA_PIXEL_DECODER" "${onestep_extra[@]}" --init "$RUNS/onestep/weights"
   last=decoder
 fi
 evalcmd=(node bin/rddm.js eval --weights "$OUT" --data "$EVAL_DATA" --methods "$EVAL_METHODS" --crop 128 --crops-per-image 2 --seed 7 --json "$OUT/eval-$split.json")

@@ -35,6 +35,9 @@ describe('train-weights.sh plan', () => {
     // Only the last stage trains the decoder, and it draws its crops in a new order.
     expect(cmds.map((c) => c.includes('--train-decoder'))).toEqual([false, false, false, false, true, false]);
     expect(flag(decoder, '--seed')).not.toBe(flag(onestep, '--seed'));
+    // The last stage weighs its sRGB pixel loss above the default 1 (chosen on validation); stage 4 keeps the defaults.
+    expect(Number(flag(decoder, '--lambda-pixel'))).toBeGreaterThan(1);
+    expect(flag(onestep, '--lambda-pixel')).toBeUndefined();
     // From scratch with the recipe's models, which must be configs of the right kind.
     expect(flag(rvae1, '--init')).toBeUndefined();
     expect(MODEL_CONFIGS[flag(rvae1, '--vae') as keyof typeof MODEL_CONFIGS]?.kind).toBe('vae');
