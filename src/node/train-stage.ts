@@ -45,6 +45,8 @@ export interface StageRun {
   trainDecoder?: boolean;
   /** Probability of each detail degradation (StageOptions.degradeProb); absent: the synthesis default. */
   degradeProb?: number;
+  /** Probability of a crop's noise from the darkest quarter of the range (StageOptions.darkProb); absent: 0. */
+  darkProb?: number;
   /** 'cosine': decay the learning rate over `steps` (StageOptions.lrSchedule). */
   lrSchedule?: 'cosine';
   /** Dual-domain loss weights of the one-step stage (StageOptions.lambda*); absent ones keep their defaults. */
@@ -110,7 +112,7 @@ export async function runStage(r: StageRun): Promise<RddmSystem> {
     sys.raw_encoder.loadStateDict(state, { strict: false });
     sys.applyLora();
   }
-  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.trainUnetBase ? { trainUnetBase: true } : {}), ...(r.trainDecoder ? { trainDecoder: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
+  const opts: StageOptions = { photos: r.photos, seed: r.seed, batch: r.batch, crop: r.crop, lr: r.lr, ...r.lossWeights, ...(r.permuteChannels ? { permuteChannels: true } : {}), ...(r.trainUnetBase ? { trainUnetBase: true } : {}), ...(r.trainDecoder ? { trainDecoder: true } : {}), ...(r.degradeProb !== undefined ? { degradeProb: r.degradeProb } : {}), ...(r.darkProb ? { darkProb: r.darkProb } : {}), ...(r.lrSchedule ? { lrSchedule: r.lrSchedule, totalSteps: r.steps } : {}) };
   const task = makeStageTask(sys, r.stage, opts);
   const store = new DirRunStore(r.runDir);
   if (!r.resume && existsSync(store.checkpointPath)) {

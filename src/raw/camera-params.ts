@@ -53,6 +53,12 @@ export interface CameraSamplerConfig {
   readNoiseSlope: number;
   readNoiseIntercept: number;
   readNoiseStd: number;
+  /**
+   * Probability that λ_shot is drawn log-uniform in the top quarter of its log range (the darkest scenes, about
+   * `rddm eval`'s last noise bin) instead of the whole range: more of the training on the noise where the model is
+   * weakest. 0 (default) draws nothing extra, so cameras are the same as before it existed.
+   */
+  darkProb: number;
 }
 
 export const DEFAULT_CAMERA_SAMPLER: Readonly<CameraSamplerConfig> = {
@@ -64,6 +70,7 @@ export const DEFAULT_CAMERA_SAMPLER: Readonly<CameraSamplerConfig> = {
   readNoiseSlope: 2.18,
   readNoiseIntercept: 1.2,
   readNoiseStd: 0.26,
+  darkProb: 0,
 };
 
 export function matMul3(a: Mat3, b: Mat3): Mat3 {
@@ -112,9 +119,12 @@ export function randomXyz2cam(rng: HostRng): Mat3 {
   return out;
 }
 
-/** λ_shot log-uniform in its range; log λ_read on Brooks' line through it plus Gaussian scatter. */
+/** λ_shot log-uniform in its range (or its top quarter, cfg.darkProb); log λ_read on Brooks' line through it plus Gaussian scatter. */
 export function randomNoiseLevels(rng: HostRng, cfg: Readonly<CameraSamplerConfig> = DEFAULT_CAMERA_SAMPLER): { shotNoise: number; readNoise: number } {
-  const logShot = rng.range(Math.log(cfg.shotNoiseRange[0]), Math.log(cfg.shotNoiseRange[1]));
+  const [lo, hi] = [Math.log(cfg.shotNoiseRange[0]), Math.log(cfg.shotNoiseRange[1])];
+  // The extra draw happens only where darkProb > 0, so the default sampler's stream is unchanged.
+  const dark = cfg.darkProb > 0 && rng.bernoulli(cfg.darkProb);
+  const logShot = rng.range(dark ? lo + 0.75 * (hi - lo) : lo, hi);
   const logRead = cfg.readNoiseSlope * logShot + cfg.readNoiseIntercept + rng.normal(0, cfg.readNoiseStd);
   return { shotNoise: Math.exp(logShot), readNoise: Math.exp(logRead) };
 }

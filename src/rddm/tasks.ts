@@ -54,6 +54,11 @@ export interface StageOptions {
    */
   degradeProb?: number;
   /**
+   * Probability that a crop's noise comes from the darkest quarter of the camera sampler's range rather than the
+   * whole range (CameraSamplerConfig.darkProb; default 0).
+   */
+  darkProb?: number;
+  /**
    * 'cosine': the learning rate warms up over the first 2% of `totalSteps` (at most 20 steps), then follows a cosine
    * from `lr` down to lr/10 at `totalSteps`. Absent: constant `lr`.
    */
@@ -78,7 +83,7 @@ export function batchAt(opts: StageOptions, step: number, patterns: readonly Bay
   const images = Array.from({ length: opts.batch }, () => opts.photos[rng.int(opts.photos.length)]);
   const pattern = patterns[step % patterns.length];
   const degrade = opts.degradeProb === undefined ? {} : degradeWithProbability(opts.degradeProb);
-  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false, degrade });
+  return synthesizeBatch(images, { cropSize: opts.crop, patterns: [pattern], seed: opts.seed, step, permuteChannels: opts.permuteChannels ?? false, degrade, camera: opts.darkProb ? { darkProb: opts.darkProb } : {} });
 }
 
 export function disposeBatch(b: SynthBatch): void {

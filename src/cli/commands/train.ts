@@ -35,6 +35,8 @@ const COMMON = `  --steps N        training steps (default per stage)
                    before training starts, naming their size, if they would pass it (default: no limit)
   --timestep T     one-step restoration timestep (onestep mode; default 999, or what the --init weights say)
   --degrade-prob P  probability of each detail degradation, blur and resize (default 0.5; 0: noise + mosaic only)
+  --dark-prob P    probability that a crop's noise is drawn from the darkest quarter of the synthesis's range (about
+                   rddm eval's last noise bin) instead of the whole range (default 0)
   --permute-colours  permute the photos' colour channels at random (a few photos have a few palettes)
   --lambda-latent X --lambda-pixel X --lambda-ssim X --lambda-linear X  weights of the one-step stage's loss
                    terms (latent MSE, sRGB pixel MSE, 1 − SSIM, camera-linear pixel MSE; defaults 1, 1, 0.2, 0)
@@ -59,7 +61,7 @@ const COMMON = `  --steps N        training steps (default per stage)
 
 const LOSS_WEIGHT_FLAGS = ['lambda-latent', 'lambda-pixel', 'lambda-ssim', 'lambda-linear'] as const;
 
-const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'stop-at', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', ...LOSS_WEIGHT_FLAGS];
+const COMMON_FLAGS = ['posterior-logvar', 'colour-fix', 'colour-fix-band', 'steps', 'run', 'init', 'out', 'seed', 'batch', 'crop', 'lr', 'timestep', 'time-limit', 'stop-at', 'max-memory', 'vae', 'unet', 'lora-rank', 'lr-schedule', 'degrade-prob', 'dark-prob', ...LOSS_WEIGHT_FLAGS];
 
 /** --lambda-*: the dual-domain loss weights, which only the one-step stage has. */
 function lossWeightFlags(flags: Flags, stage: Stage): { lambdaLatent?: number; lambdaPixel?: number; lambdaSsim?: number; lambdaLinear?: number } {
@@ -141,6 +143,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
   const schedule = String(flags['lr-schedule'] ?? 'constant');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got '${schedule}'`);
   const degradeProb = probabilityFlag(flags, 'degrade-prob');
+  const darkProb = probabilityFlag(flags, 'dark-prob');
   const timestep = flags.timestep !== undefined ? intFlag(flags, 'timestep', 999, 0, 999) : undefined;
   const timeLimitS = flags['time-limit'] !== undefined ? positiveFlag(flags, 'time-limit', 0) : undefined;
   const stopAt = flags['stop-at'] !== undefined ? intFlag(flags, 'stop-at', steps, 1) : undefined;
@@ -177,6 +180,7 @@ async function runFromArgs(args: string[], extra: string, stageOf: (value: strin
     trainDecoder,
     lossWeights,
     ...(degradeProb !== undefined ? { degradeProb } : {}),
+    ...(darkProb ? { darkProb } : {}),
     ...(schedule === 'cosine' ? { lrSchedule: 'cosine' as const } : {}),
   });
   return 0;
